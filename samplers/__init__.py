@@ -1,0 +1,16 @@
+"""samplers: MCMC beyond log-concavity.
+
+Compiled Langevin kernels (ULA, MALA) behind one ``Sampler`` interface whose
+results are ArviZ ``InferenceData``::
+
+    import samplers
+    target = samplers.GaussianMixture(means=[[-4, 0], [4, 0]], weights=[0.3, 0.7])
+    idata = samplers.Langevin(metropolis=True).sample(target, draws=2000, rng=1)
+"""
+__version__ = "0.1.0"
+
+from .langevin import Langevin
+from .sampler import Sampler
+from .targets import Gaussian, GaussianMixture, Target
+
+__all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "__version__"]

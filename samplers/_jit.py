@@ -1,0 +1,49 @@
+"""The one place numba is configured.
+
+Every compiled function in the package is declared with :func:`jit`, so the
+flags live here:
+
+* ``cache=True``: compiled kernels persist on disk, so a second process pays
+  no compilation (see ``benchmarks/RESULTS.md`` for start-up figures).
+* no ``fastmath``: fastmath lets LLVM assume values are finite, which deletes
+  the ``isfinite`` checks that turn a diverging step into a recorded event
+  instead of a NaN in the results.
+* ``error_model="numpy"``: division by zero gives inf/NaN (which the checks
+  catch) instead of raising inside a parallel loop.
+
+Targets reach the kernels as first-class function values typed by
+:func:`logp_grad_type`; the kernels are compiled once per *params type*, not
+once per target function, which is what makes the disk cache work for user
+targets (a plain dispatcher argument would defeat caching).
+"""
+import numba
+from numba import types
+
+__all__ = ["jit", "pjit", "logp_grad_signature", "logp_grad_type", "VECTOR"]
+
+#: A C-contiguous float64 vector: positions and gradients.
+VECTOR = types.float64[::1]
+
+
+def jit(*args, **kwargs):
+    """``numba.njit`` with the package's flags (cache, no fastmath)."""
+    kwargs.setdefault("cache", True)
+    kwargs.setdefault("error_model", "numpy")
+    kwargs["fastmath"] = False
+    return numba.njit(*args, **kwargs)
+
+
+def pjit(*args, **kwargs):
+    """:func:`jit` for the multi-chain loops: ``parallel=True`` (``prange``)."""
+    kwargs["parallel"] = True
+    return jit(*args, **kwargs)
+
+
+def logp_grad_signature(params_type):
+    """``float64(x, params, grad_out)`` for a given numba type of ``params``."""
+    return types.float64(VECTOR, params_type, VECTOR)
+
+
+def logp_grad_type(params_type):
+    """The first-class function type of a target's ``logp_grad``."""
+    return types.FunctionType(logp_grad_signature(params_type))

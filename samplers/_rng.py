@@ -1,0 +1,132 @@
+"""Random streams: one counter-based stream per chain.
+
+Seeding follows SPEC 7: ``rng`` is ``None`` (fresh OS entropy), an ``int``, or
+a ``numpy.random.Generator`` (from which 128 bits of entropy are drawn).  The
+entropy goes through ``numpy.random.SeedSequence`` and is spawned into one
+128-bit Philox key per chain.
+
+Inside the compiled kernels every random number is a pure function of
+``(chain key, step counter, purpose, index)`` through the Philox4x64-10 block
+cipher (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11),
+the same generator as ``numpy.random.Philox``.  Nothing is carried from one
+step to the next but the step counter, so the draws of a chain do not depend
+on thread count, chunk size, progress bar, or whether the run was split into
+a first part and a continuation.
+"""
+import numpy as np
+
+from ._jit import jit
+
+__all__ = ["make_seed", "chain_keys", "philox4x64", "fill_normals", "uniform"]
+
+# Purposes: the third word of the Philox counter, so the streams used for
+# different jobs within one step never overlap.
+NOISE = 0          # Gaussian noise of the Langevin proposal
+ACCEPT = 1         # uniform of the Metropolis-Hastings test
+INIT_STEP = 2      # initial step-size search
+COMMUNICATE = 3    # level moves and swaps (tempering)
+
+_M0 = np.uint64(0xD2E7470EE14C6C93)
+_M1 = np.uint64(0xCA5A826395121157)
+_W0 = np.uint64(0x9E3779B97F4A7C15)
+_W1 = np.uint64(0xBB67AE8584CAA73B)
+_LO32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_S11 = np.uint64(11)
+_TWO_M53 = 2.0 ** -53
+
+
+def make_seed(rng):
+    """Turn a SPEC 7 ``rng`` argument into a Python int of 128-bit entropy."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError("rng must be None, an int or a numpy.random.Generator, got a bool")
+    if isinstance(rng, (int, np.integer)):
+        if rng < 0:
+            raise ValueError(f"rng must be a non-negative int, got {rng}")
+        return int(rng)
+    if isinstance(rng, np.random.Generator):
+        hi, lo = rng.integers(0, 2**63, size=2, dtype=np.int64)
+        return (int(hi) << 63) | int(lo)
+    raise TypeError(
+        f"rng must be None, an int or a numpy.random.Generator, got {type(rng).__name__}"
+    )
+
+
+def chain_keys(seed, chains):
+    """Per-chain Philox keys, shape ``(chains, 2)`` uint64, from a seed int."""
+    children = np.random.SeedSequence(seed).spawn(chains)
+    return np.stack([c.generate_state(2, dtype=np.uint64) for c in children])
+
+
+@jit
+def _mulhilo(a, b):
+    """High and low 64-bit words of the 128-bit product ``a * b``."""
+    a0 = a & _LO32
+    a1 = a >> _S32
+    b0 = b & _LO32
+    b1 = b >> _S32
+    p00 = a0 * b0
+    p01 = a0 * b1
+    p10 = a1 * b0
+    p11 = a1 * b1
+    mid = (p00 >> _S32) + (p01 & _LO32) + (p10 & _LO32)
+    hi = p11 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32)
+    return hi, a * b
+
+
+@jit
+def philox4x64(c0, c1, c2, c3, k0, k1):
+    """Philox4x64-10: encrypt the counter ``(c0..c3)`` under key ``(k0, k1)``."""
+    for _ in range(10):
+        hi0, lo0 = _mulhilo(_M0, c0)
+        hi1, lo1 = _mulhilo(_M1, c2)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        k0 = k0 + _W0
+        k1 = k1 + _W1
+    return c0, c1, c2, c3
+
+
+@jit
+def _unit(u):
+    """A uint64 to a double in [0, 1) with 53 random bits."""
+    return np.float64(u >> _S11) * _TWO_M53
+
+
+@jit
+def uniform(key, step, purpose, index):
+    """One uniform in [0, 1) for ``(step, purpose, index)`` of a chain's stream."""
+    r0, _, _, _ = philox4x64(np.uint64(step), np.uint64(purpose), np.uint64(index),
+                             np.uint64(0), key[0], key[1])
+    return _unit(r0)
+
+
+@jit
+def _box_muller(ua, ub):
+    radius = np.sqrt(-2.0 * np.log(1.0 - ua))  # 1 - ua is in (0, 1]: log is finite
+    angle = 2.0 * np.pi * ub
+    return radius * np.cos(angle), radius * np.sin(angle)
+
+
+@jit
+def fill_normals(key, step, purpose, out):
+    """Fill ``out`` with standard normals for ``(step, purpose)`` of a chain.
+
+    Normal ``j`` comes from Philox block ``j // 4`` (Box-Muller on pairs), so
+    each value depends only on the key, the step, the purpose and ``j``.
+    """
+    n = out.shape[0]
+    for block in range((n + 3) // 4):
+        r0, r1, r2, r3 = philox4x64(np.uint64(step), np.uint64(purpose), np.uint64(block),
+                                    np.uint64(0), key[0], key[1])
+        z0, z1 = _box_muller(_unit(r0), _unit(r1))
+        z2, z3 = _box_muller(_unit(r2), _unit(r3))
+        j = 4 * block
+        out[j] = z0
+        if j + 1 < n:
+            out[j + 1] = z1
+        if j + 2 < n:
+            out[j + 2] = z2
+        if j + 3 < n:
+            out[j + 3] = z3

@@ -1,0 +1,65 @@
+"""Conversion of sampler output to ArviZ ``InferenceData``: the only module that imports arviz.
+
+ArviZ is imported lazily (it takes seconds), so ``import samplers`` stays
+fast.  Arrays arrive as ``(chain, draw, *event)``; stat names follow ArviZ's
+conventions (``lp``, ``acceptance_rate``, ``step_size``, ``diverging``).  The
+final state needed to continue a run goes into a ``sampler_state`` group.
+"""
+import json
+import warnings
+
+__all__ = ["arviz", "to_inference_data", "SAMPLER_STATE"]
+
+SAMPLER_STATE = "sampler_state"
+
+
+def arviz():
+    """Import ArviZ quietly (0.23 warns about its coming 1.0 refactor on import)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz as az
+    return az
+
+
+def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_sample_stats,
+                      state, attrs):
+    """Build the ``InferenceData`` of a run.
+
+    ``posterior`` is ``(chain, draw, dim)`` and is reshaped to the target's
+    shape; ``sample_stats`` and ``warmup_sample_stats`` map stat names to
+    ``(chain, draw)`` arrays; ``warmup_*`` are ``None`` when warm-up is not
+    saved.  ``state`` maps names to arrays with a leading chain axis, and
+    ``attrs`` (JSON-encodable values) are attached to every group.
+    """
+    az = arviz()
+    import xarray as xr
+
+    name, shape = target.name, target.shape
+    chains = posterior.shape[0]
+    flat = {}
+    for key, value in attrs.items():
+        # NetCDF attributes hold numbers and strings only.
+        if isinstance(value, (bool, dict, list, tuple)) or value is None:
+            flat[key] = json.dumps(value)
+        else:
+            flat[key] = value
+    save_warmup = warmup_posterior is not None
+    kwargs = dict(
+        posterior={name: posterior.reshape(chains, posterior.shape[1], *shape)},
+        sample_stats=sample_stats,
+        attrs=flat,
+    )
+    if save_warmup:
+        kwargs.update(
+            warmup_posterior={name: warmup_posterior.reshape(chains, warmup_posterior.shape[1], *shape)},
+            warmup_sample_stats=warmup_sample_stats,
+            save_warmup=True,
+        )
+    idata = az.from_dict(**kwargs)
+    data_vars = {}
+    for key, value in state.items():
+        dims = ["chain"] + [f"{key}_dim_{i}" for i in range(value.ndim - 1)]
+        data_vars[key] = (dims, value)
+    dataset = xr.Dataset(data_vars, coords={"chain": range(chains)}, attrs=flat)
+    idata.add_groups({SAMPLER_STATE: dataset})
+    return idata

@@ -1,0 +1,1 @@
+"""Compiled transition kernels: small pure functions over one chain's arrays."""

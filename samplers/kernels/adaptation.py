@@ -1,0 +1,78 @@
+"""Step-size adaptation: an initial search, then dual averaging.
+
+Dual averaging (Nesterov 2009; Hoffman and Gelman 2014, section 3.2) drives
+the mean acceptance probability to ``target``.  With ``m`` the iteration,
+``a_m`` the acceptance probability of iteration ``m`` and ``mu = log(10 h_0)``::
+
+    H_m = (1 - 1/(m + t0)) H_{m-1} + (target - a_m) / (m + t0)
+    log h_m = mu - sqrt(m) / gamma * H_m
+    log hbar_m = m^{-kappa} log h_m + (1 - m^{-kappa}) log hbar_{m-1}
+
+with gamma = 0.05, t0 = 10, kappa = 0.75.  Tuning ends on ``hbar``.
+
+The state of one chain is a float64 vector ``[log_hbar, H, mu, m]``.
+"""
+import numpy as np
+
+from .._jit import jit
+from .._rng import INIT_STEP, fill_normals
+from .langevin import all_finite, log_accept_ratio, propose
+
+__all__ = ["dual_averaging_init", "dual_averaging_update", "initial_step_size"]
+
+GAMMA = 0.05
+T0 = 10.0
+KAPPA = 0.75
+
+
+@jit
+def dual_averaging_init(state, step_size):
+    state[0] = 0.0
+    state[1] = 0.0
+    state[2] = np.log(10.0 * step_size)
+    state[3] = 0.0
+
+
+@jit
+def dual_averaging_update(state, accept_prob, target):
+    """Advance one iteration; return the step size to use next."""
+    state[3] += 1.0
+    m = state[3]
+    w = 1.0 / (m + T0)
+    state[1] = (1.0 - w) * state[1] + w * (target - accept_prob)
+    log_h = state[2] - np.sqrt(m) / GAMMA * state[1]
+    eta = m ** -KAPPA
+    state[0] = eta * log_h + (1.0 - eta) * state[0]
+    return np.exp(log_h)
+
+
+@jit
+def final_step_size(state):
+    return np.exp(state[0])
+
+
+@jit
+def initial_step_size(logp_grad, params, x, lp, grad, beta, target, key, noise, y, grad_y):
+    """Double or halve ``h`` from 1 until the acceptance of one proposal crosses ``target``.
+
+    A heuristic start for dual averaging, after Stan's: it puts ``h`` within
+    a factor of two of the scale where acceptance changes, whatever the
+    target's scale.  Each trial uses its own noise from the INIT_STEP stream.
+    """
+    h = 1.0
+    direction = 0
+    for trial in range(200):
+        fill_normals(key, trial, INIT_STEP, noise)
+        lp_y = propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y)
+        if all_finite(lp_y, grad_y):
+            log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
+            accept = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+        else:
+            accept = 0.0
+        up = accept > target
+        if direction == 0:
+            direction = 1 if up else -1
+        elif (direction == 1) != up:
+            break
+        h = h * 2.0 if direction == 1 else h * 0.5
+    return h

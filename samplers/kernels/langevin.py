@@ -1,0 +1,86 @@
+"""Langevin transitions: ULA and MALA at inverse temperature ``beta``.
+
+Proposal (one Euler-Maruyama step of the overdamped Langevin diffusion for
+``p^beta``)::
+
+    y = x + h * beta * grad log p(x) + sqrt(2 h) * xi,      xi ~ N(0, I)
+
+so ``q(y | x) = N(y; x + h beta grad log p(x), 2 h I)``.
+
+* ULA (Roberts and Tweedie 1996) accepts ``y`` always.
+* MALA accepts with probability ``min(1, alpha)``::
+
+      log alpha = beta (log p(y) - log p(x)) + log q(x | y) - log q(y | x)
+      log q(y | x) = -|y - x - h beta grad log p(x)|^2 / (4 h) + const
+
+A chain's state is three arrays updated in place: the position ``x``, its
+gradient ``grad`` (computed once per accepted move and reused on rejection) and
+the log density ``lp``, returned.  A proposal with a non-finite log density or
+gradient is never accepted: MALA rejects it, and ULA (which has no rejection)
+leaves the chain where it was and reports it, so the driver can freeze the
+chain.
+"""
+import numpy as np
+
+from .._jit import jit
+from .._rng import ACCEPT, NOISE, fill_normals, uniform
+
+__all__ = ["propose", "log_accept_ratio", "langevin_step", "all_finite"]
+
+
+@jit
+def all_finite(value, vector):
+    if not np.isfinite(value):
+        return False
+    for i in range(vector.shape[0]):
+        if not np.isfinite(vector[i]):
+            return False
+    return True
+
+
+@jit
+def propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y):
+    """Write ``y = x + h beta grad + sqrt(2h) noise`` and its gradient; return log p(y)."""
+    scale = np.sqrt(2.0 * h)
+    for i in range(x.shape[0]):
+        y[i] = x[i] + h * beta * grad[i] + scale * noise[i]
+    return logp_grad(y, params, grad_y)
+
+
+@jit
+def log_accept_ratio(x, lp_x, grad_x, y, lp_y, grad_y, h, beta):
+    """MALA's ``log alpha`` for the move x -> y (see the module docstring)."""
+    forward = 0.0   # |y - x - h beta grad(x)|^2
+    backward = 0.0  # |x - y - h beta grad(y)|^2
+    for i in range(x.shape[0]):
+        f = y[i] - x[i] - h * beta * grad_x[i]
+        b = x[i] - y[i] - h * beta * grad_y[i]
+        forward += f * f
+        backward += b * b
+    return beta * (lp_y - lp_x) + (forward - backward) / (4.0 * h)
+
+
+@jit
+def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step,
+                  noise, y, grad_y):
+    """One ULA or MALA transition of one chain, in place.
+
+    Returns ``(lp, accept_prob, diverging)``: the new log density, the
+    Metropolis acceptance probability of the proposal (computed for ULA too,
+    where it measures the discretisation error and drives step-size tuning),
+    and whether the proposal had a non-finite log density or gradient.
+    ``noise``, ``y`` and ``grad_y`` are scratch vectors.
+    """
+    fill_normals(key, step, NOISE, noise)
+    lp_y = propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y)
+    if not all_finite(lp_y, grad_y):
+        return lp, 0.0, True
+    log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
+    accept_prob = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+    if np.isnan(accept_prob):
+        accept_prob = 0.0
+    if metropolis and uniform(key, step, ACCEPT, 0) >= accept_prob:
+        return lp, accept_prob, False
+    x[:] = y
+    grad[:] = grad_y
+    return lp_y, accept_prob, False

@@ -1,0 +1,160 @@
+"""Gaussian mixtures: the multimodal targets of simulated tempering.
+
+    p(x) = sum_k w_k N(x; m_k, S_k)
+
+evaluated as a log-sum-exp over components, so the log density and its
+gradient stay finite far from every mode (50 standard deviations and more).
+The gradient is ``-sum_k r_k(x) S_k^{-1} (x - m_k)`` with responsibilities
+``r_k(x) = w_k N(x; m_k, S_k) / p(x)``.
+"""
+import numpy as np
+
+from .._jit import jit
+from .gaussian import as_covariances, as_mean
+from .target import Target
+
+__all__ = ["GaussianMixture"]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@jit
+def _logsumexp_weights(q, weights_out):
+    """Return logsumexp(q) and write softmax(q) into ``weights_out``."""
+    top = -np.inf
+    for k in range(q.shape[0]):
+        if q[k] > top:
+            top = q[k]
+    total = 0.0
+    for k in range(q.shape[0]):
+        weights_out[k] = np.exp(q[k] - top)
+        total += weights_out[k]
+    for k in range(q.shape[0]):
+        weights_out[k] /= total
+    return top + np.log(total)
+
+
+@jit
+def mixture_full_logp_grad(x, params, grad_out):
+    """Mixture with full covariances; ``U_k`` lower triangular with U_k^T U_k = S_k^{-1}."""
+    means, chol_prec, log_coef = params
+    n, d = means.shape
+    z = np.empty((n, d))
+    q = np.empty(n)
+    for k in range(n):
+        sq = 0.0
+        for i in range(d):
+            acc = 0.0
+            for j in range(i + 1):
+                acc += chol_prec[k, i, j] * (x[j] - means[k, j])
+            z[k, i] = acc
+            sq += acc * acc
+        q[k] = log_coef[k] - 0.5 * sq
+    r = np.empty(n)
+    value = _logsumexp_weights(q, r)
+    grad_out[:] = 0.0
+    for k in range(n):
+        for i in range(d):
+            acc = 0.0
+            for j in range(i, d):
+                acc += chol_prec[k, j, i] * z[k, j]
+            grad_out[i] -= r[k] * acc
+    return value
+
+
+@jit
+def mixture_diag_logp_grad(x, params, grad_out):
+    """Mixture with diagonal covariances: ``inv_sd[k, i] = 1 / sqrt(S_k[i, i])``."""
+    means, inv_sd, log_coef = params
+    n, d = means.shape
+    q = np.empty(n)
+    for k in range(n):
+        sq = 0.0
+        for i in range(d):
+            zi = (x[i] - means[k, i]) * inv_sd[k, i]
+            sq += zi * zi
+        q[k] = log_coef[k] - 0.5 * sq
+    r = np.empty(n)
+    value = _logsumexp_weights(q, r)
+    grad_out[:] = 0.0
+    for k in range(n):
+        for i in range(d):
+            s = inv_sd[k, i]
+            grad_out[i] -= r[k] * (x[i] - means[k, i]) * s * s
+    return value
+
+
+class GaussianMixture(Target):
+    """Mixture of Gaussians ``sum_k w_k N(m_k, S_k)``.
+
+    Parameters
+    ----------
+    means : array (K, d)
+    covs : array, optional
+        ``(K, d, d)`` full, ``(K, d)`` diagonal variances or ``(K,)`` one
+        variance per component; identity when omitted.
+    weights : array (K,), optional
+        Non-negative, summing to 1; equal when omitted.
+    """
+
+    def __init__(self, means, covs=None, weights=None, *, name="x"):
+        means = as_mean(means, "means", 2)
+        n, d = means.shape
+        if covs is None:
+            covs = np.ones(n)
+        full, variances = as_covariances(covs, n, d, "covs")
+        if weights is None:
+            weights = np.full(n, 1.0 / n)
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (n,):
+            raise ValueError(f"weights must have shape ({n},) to match means, got {weights.shape}")
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ValueError("weights must be finite and non-negative")
+        if abs(weights.sum() - 1.0) > 1e-8:
+            raise ValueError(f"weights must sum to 1, got sum {weights.sum()!r}")
+        self.means = means
+        self.covs = full
+        self.weights = weights
+        self._chol = np.linalg.cholesky(full)
+        # Precision Cholesky factor U = L^{-1} (lower triangular): S^{-1} = U^T U.
+        self._chol_prec = np.linalg.inv(self._chol)
+        self._chol_prec = np.tril(self._chol_prec)
+        log_det_u = np.sum(np.log(np.diagonal(self._chol_prec, axis1=1, axis2=2)), axis=1)
+        with np.errstate(divide="ignore"):
+            self._log_coef = np.log(weights) - 0.5 * d * _LOG_2PI + log_det_u
+        if variances is not None:
+            params = (means, 1.0 / np.sqrt(variances), self._log_coef)
+            super().__init__(mixture_diag_logp_grad, d, params, name=name)
+        else:
+            params = (means, self._chol_prec, self._log_coef)
+            super().__init__(mixture_full_logp_grad, d, params, name=name)
+
+    @property
+    def n_components(self):
+        return self.means.shape[0]
+
+    def _component_logpdf(self, x):
+        """log(w_k N(x; m_k, S_k)) for every component, shape (..., K)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape[-1] != self.dim:
+            raise ValueError(f"x must have last axis of length {self.dim}, got shape {x.shape}")
+        diff = x[..., None, :] - self.means
+        z = np.einsum("kij,...kj->...ki", self._chol_prec, diff)
+        return self._log_coef - 0.5 * np.sum(z * z, axis=-1)
+
+    def logpdf(self, x):
+        """Normalised log density, vectorised over the leading axes of ``x`` (..., d)."""
+        q = self._component_logpdf(x)
+        top = np.max(q, axis=-1, keepdims=True)
+        return (top + np.log(np.sum(np.exp(q - top), axis=-1, keepdims=True)))[..., 0]
+
+    def component_of(self, x):
+        """Index of the most responsible component for each point of ``x`` (..., d)."""
+        return np.argmax(self._component_logpdf(x), axis=-1)
+
+    def sample(self, n, rng=None):
+        """``n`` exact draws, shape ``(n, d)``; ``rng`` as in ``numpy.random.default_rng``."""
+        rng = np.random.default_rng(rng)
+        comp = rng.choice(self.n_components, size=int(n), p=self.weights)
+        noise = rng.standard_normal((int(n), self.dim))
+        return self.means[comp] + np.einsum("nij,nj->ni", self._chol[comp], noise)
