@@ -9,8 +9,9 @@ results are ArviZ ``InferenceData``::
 """
 __version__ = "0.1.0"
 
+from .inference_data import concat
 from .langevin import Langevin
 from .sampler import Sampler
 from .targets import Gaussian, GaussianMixture, Target
 
-__all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "__version__"]
+__all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "concat", "__version__"]

@@ -8,7 +8,9 @@ final state needed to continue a run goes into a ``sampler_state`` group.
 import json
 import warnings
 
-__all__ = ["arviz", "to_inference_data", "SAMPLER_STATE"]
+import numpy as np
+
+__all__ = ["arviz", "to_inference_data", "concat", "SAMPLER_STATE"]
 
 SAMPLER_STATE = "sampler_state"
 
@@ -47,7 +49,6 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
     kwargs = dict(
         posterior={name: posterior.reshape(chains, posterior.shape[1], *shape)},
         sample_stats=sample_stats,
-        attrs=flat,
     )
     if save_warmup:
         kwargs.update(
@@ -62,4 +63,35 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
         data_vars[key] = (dims, value)
     dataset = xr.Dataset(data_vars, coords={"chain": range(chains)}, attrs=flat)
     idata.add_groups({SAMPLER_STATE: dataset})
+    for group in idata.groups():
+        idata[group].attrs.update(flat)
+    return idata
+
+
+def concat(first, *more):
+    """Join a run and its continuations (``Sampler.resume``) along ``draw``.
+
+    Groups with a ``draw`` dimension are concatenated; ``sampler_state`` and
+    the attributes come from the last part, so the result can be resumed
+    again.
+    """
+    az = arviz()
+    import xarray as xr
+
+    parts = (first,) + more
+    groups = {}
+    for group in first.groups():
+        datasets = [p[group] for p in parts]
+        if "draw" in datasets[0].dims:
+            joined = xr.concat(datasets, dim="draw", data_vars="all", coords="minimal",
+                               compat="override", join="override")
+            joined = joined.assign_coords(draw=np.arange(joined.sizes["draw"]))
+        else:
+            joined = datasets[-1]
+        joined.attrs = dict(datasets[-1].attrs)
+        groups[group] = joined
+    state = groups.pop(SAMPLER_STATE, None)
+    idata = az.InferenceData(**groups)
+    if state is not None:
+        idata.add_groups({SAMPLER_STATE: state})
     return idata

@@ -92,9 +92,10 @@ class Sampler:
     def resume(self, idata, target, draws=1000, *, thin=1, progressbar=True):
         """Continue a finished run by ``draws`` more draws, without tuning.
 
-        The result holds only the new draws; together with the first part
-        (``arviz.concat(idata, more, dim="draw")``) they are bit-identical
-        to one run of the combined length with the same seed and ``thin``.
+        The result holds only the new draws; joined to the first part with
+        ``samplers.concat(idata, more)`` they are bit-identical to one run of
+        the combined length with the same seed and ``thin``.  ``idata`` may
+        have been saved to NetCDF and loaded back.
         """
         from .inference_data import SAMPLER_STATE
 
