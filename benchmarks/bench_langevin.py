@@ -1,0 +1,336 @@
+"""Throughput of MALA on a 10-D, 4-component Gaussian mixture: samplers vs NumPy vs BlackJAX.
+
+What is measured
+----------------
+Chain-steps per second ("draws/s": one chain advanced by one MALA step) for
+the same Markov chain run three ways, in one process:
+
+a. ``samplers``: ``Langevin(step_size=h, metropolis=True).sample(target,
+   draws=N, tune=0, chains=8, rng=0, initial=x0, progressbar=False)``.  Two
+   timings: ``idata.posterior.attrs["sampling_time"]`` (the compiled sampling loop only) and
+   the wall time of the whole ``sample()`` call (validation, set-up and the
+   ArviZ ``InferenceData``).
+b. NumPy: a MALA written here, vectorised over the 8 chains (arrays of shape
+   ``(8, 10)``); the mixture's log density and gradient are a log-sum-exp over
+   components with ``einsum``, vectorised over chains and components.
+c. BlackJAX: ``blackjax.mala`` with the log density written in ``jax.numpy``
+   (gradient by autodiff), ``jax.vmap`` over chains inside ``jax.lax.scan``
+   over steps, ``jax.jit``-compiled, float64.  Skipped with a note when
+   ``import blackjax`` fails.
+
+Every implementation does identical work: the same target (built
+deterministically from ``--seed``), the same 8 initial points, the same fixed
+step size (no tuning, no warm-up steps), the same number of steps, and each
+records every position and acceptance probability.  Each is first run once
+untimed (compilation/JIT and caches excluded), then timed with
+``time.perf_counter`` ``--repeats`` times; the best time is reported.  JAX
+work is timed up to ``block_until_ready()``.
+
+As a sanity check that all three run the same chain, the script checks that
+the NumPy and JAX log densities and gradients match the compiled target at a
+few points and prints each implementation's mean acceptance probability
+(equal in distribution, so they should agree to within Monte Carlo error).
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_langevin.py               # 20,000 steps x 8 chains, best of 3
+    python benchmarks/bench_langevin.py --quick       # smoke check: 1,000 steps, best of 2
+    python benchmarks/bench_langevin.py --steps 50000 --repeats 5
+"""
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+# Benchmark this checkout, whether or not the package is installed.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+DIM = 10
+N_COMPONENTS = 4
+CHAINS = 8
+STEP_SIZE = 0.1
+
+
+# --------------------------------------------------------------------------- target
+
+
+def mixture_spec(seed, dim=DIM, n_components=N_COMPONENTS):
+    """Means, full covariances and unequal weights of the benchmark mixture, from ``seed``.
+
+    Means are spread with scale 3 (well separated modes); each covariance is
+    ``Q diag(v) Q^T`` with a random rotation ``Q`` and variances ``v`` in
+    [0.5, 2], so the components are correlated but not ill-conditioned.
+    """
+    rng = np.random.default_rng(seed)
+    means = 3.0 * rng.standard_normal((n_components, dim))
+    covs = np.empty((n_components, dim, dim))
+    for k in range(n_components):
+        q, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
+        covs[k] = (q * rng.uniform(0.5, 2.0, size=dim)) @ q.T
+    weights = np.array([0.1, 0.2, 0.3, 0.4])[:n_components]
+    weights = weights / weights.sum()
+    return means, covs, weights
+
+
+def initial_points(seed, chains=CHAINS, dim=DIM):
+    """Common initial points, uniform on [-2, 2]^dim (``samplers``' default law)."""
+    return np.random.default_rng([seed, 1]).uniform(-2.0, 2.0, size=(chains, dim))
+
+
+def mixture_arrays(means, covs, weights):
+    """``(means, U, log_coef)``: ``U_k`` lower triangular with ``U_k^T U_k = S_k^{-1}``
+    and ``log_coef_k = log w_k - d/2 log(2 pi) + log det U_k``, so that
+    ``log p(x) = logsumexp_k(log_coef_k - |U_k (x - m_k)|^2 / 2)``."""
+    dim = means.shape[1]
+    chol_prec = np.tril(np.linalg.inv(np.linalg.cholesky(covs)))
+    log_det = np.sum(np.log(np.diagonal(chol_prec, axis1=1, axis2=2)), axis=1)
+    log_coef = np.log(weights) - 0.5 * dim * np.log(2.0 * np.pi) + log_det
+    return means, chol_prec, log_coef
+
+
+# --------------------------------------------------------------------------- NumPy
+
+
+class NumpyMixture:
+    """Log density and gradient of the mixture, vectorised over chains and components."""
+
+    def __init__(self, means, covs, weights):
+        self.means, self.chol_prec, self.log_coef = mixture_arrays(means, covs, weights)
+
+    def logp_grad(self, x):
+        """``x`` (chains, d) -> log p (chains,), grad log p (chains, d)."""
+        diff = x[:, None, :] - self.means                            # (c, k, d)
+        z = np.einsum("kij,ckj->cki", self.chol_prec, diff)           # U_k (x - m_k)
+        q = self.log_coef - 0.5 * np.einsum("cki,cki->ck", z, z)      # (c, k)
+        top = q.max(axis=1, keepdims=True)
+        e = np.exp(q - top)
+        total = e.sum(axis=1, keepdims=True)
+        logp = (top + np.log(total))[:, 0]
+        resp = e / total                                              # responsibilities
+        grad = -np.einsum("ck,kji,ckj->ci", resp, self.chol_prec, z, optimize=True)
+        return logp, grad
+
+
+def numpy_mala(model, x0, steps, step_size, seed):
+    """MALA on all chains at once; returns positions (steps, c, d) and acceptance probs (steps, c)."""
+    rng = np.random.default_rng(seed)
+    h = step_size
+    scale = np.sqrt(2.0 * h)
+    x = x0.copy()
+    lp, grad = model.logp_grad(x)
+    chains, dim = x.shape
+    out_x = np.empty((steps, chains, dim))
+    out_accept = np.empty((steps, chains))
+    for s in range(steps):
+        y = x + h * grad + scale * rng.standard_normal((chains, dim))
+        lp_y, grad_y = model.logp_grad(y)
+        forward = y - x - h * grad
+        backward = x - y - h * grad_y
+        log_alpha = lp_y - lp + (np.einsum("cd,cd->c", forward, forward)
+                                 - np.einsum("cd,cd->c", backward, backward)) / (4.0 * h)
+        accept_prob = np.exp(np.minimum(log_alpha, 0.0))
+        accept = rng.random(chains) < accept_prob
+        x = np.where(accept[:, None], y, x)
+        grad = np.where(accept[:, None], grad_y, grad)
+        lp = np.where(accept, lp_y, lp)
+        out_x[s] = x
+        out_accept[s] = accept_prob
+    return out_x, out_accept
+
+
+# --------------------------------------------------------------------------- runners
+
+
+def best_of(repeats, run):
+    """Call ``run()`` ``repeats`` times; it returns ``(seconds, result)``; keep the fastest."""
+    best = None
+    for _ in range(repeats):
+        seconds, result = run()
+        if best is None or seconds < best[0]:
+            best = (seconds, result)
+    return best
+
+
+def bench_samplers(spec, x0, steps, repeats):
+    import samplers
+
+    target = samplers.GaussianMixture(*spec)
+    sampler = samplers.Langevin(step_size=STEP_SIZE, metropolis=True)
+
+    def sample(draws):
+        return sampler.sample(target, draws=draws, tune=0, chains=x0.shape[0], rng=0,
+                              initial=x0, progressbar=False)
+
+    sample(min(steps, 100))  # warm-up: compile or load from the numba cache, import ArviZ
+
+    walls, inner = [], []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        idata = sample(steps)
+        walls.append(time.perf_counter() - tic)
+        inner.append(idata.posterior.attrs["sampling_time"])
+    accept = float(idata.sample_stats["acceptance_rate"].mean())
+    return [
+        dict(name="samplers (sampling_time)", seconds=min(inner), accept=accept),
+        dict(name="samplers (sample() wall)", seconds=min(walls), accept=accept),
+    ], target
+
+
+def bench_numpy(spec, x0, steps, repeats, seed):
+    model = NumpyMixture(*spec)
+    numpy_mala(model, x0, min(steps, 100), STEP_SIZE, seed)  # warm-up
+
+    def run():
+        tic = time.perf_counter()
+        result = numpy_mala(model, x0, steps, STEP_SIZE, seed)
+        return time.perf_counter() - tic, result
+
+    seconds, (_, accept) = best_of(repeats, run)
+    return dict(name="NumPy (vectorised)", seconds=seconds, accept=float(accept.mean())), model
+
+
+def bench_blackjax(spec, x0, steps, repeats, seed):
+    """BlackJAX MALA, or ``(None, None)`` with a printed note when it cannot be imported."""
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import blackjax
+        import jax.numpy as jnp
+        from jax.scipy.special import logsumexp
+    except ImportError as err:
+        print(f"note: BlackJAX skipped ({err}); install the 'bench' extra: pip install jax blackjax")
+        return None, None
+
+    means, chol_prec, log_coef = (jnp.asarray(a) for a in mixture_arrays(*spec))
+
+    def logdensity(x):
+        z = jnp.einsum("kij,kj->ki", chol_prec, x - means)
+        return logsumexp(log_coef - 0.5 * jnp.sum(z * z, axis=-1))
+
+    mala = blackjax.mala(logdensity, STEP_SIZE)
+
+    @jax.jit
+    def run_chains(key, positions):
+        states = jax.vmap(mala.init)(positions)
+
+        def one_step(states, step_key):
+            keys = jax.random.split(step_key, positions.shape[0])
+            states, info = jax.vmap(mala.step)(keys, states)
+            return states, (states.position, info.acceptance_rate)
+
+        _, (xs, accept) = jax.lax.scan(one_step, states, jax.random.split(key, steps))
+        return xs, accept
+
+    key = jax.random.key(seed)
+    positions = jnp.asarray(x0)
+    jax.block_until_ready(run_chains(key, positions))  # warm-up: trace and compile
+
+    def run():
+        tic = time.perf_counter()
+        result = jax.block_until_ready(run_chains(key, positions))
+        return time.perf_counter() - tic, result
+
+    seconds, (_, accept) = best_of(repeats, run)
+    checker = jax.jit(jax.value_and_grad(logdensity))
+    return dict(name="BlackJAX (jit, vmap, scan)", seconds=seconds,
+                accept=float(np.mean(accept))), checker
+
+
+def check_densities(target, numpy_model, jax_value_and_grad, spec, seed):
+    """Both reimplementations must match the compiled target (they share no code with it)."""
+    points = np.random.default_rng([seed, 2]).uniform(-4.0, 4.0, size=(5, DIM))
+    points[0] = spec[0][0]  # a mode
+    lp_np, grad_np = numpy_model.logp_grad(points)
+    for i, point in enumerate(points):
+        lp, grad = target.logp_and_grad(point)
+        np.testing.assert_allclose(lp_np[i], lp, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(grad_np[i], grad, rtol=1e-8, atol=1e-10)
+        if jax_value_and_grad is not None:
+            lp_j, grad_j = jax_value_and_grad(point)
+            np.testing.assert_allclose(float(lp_j), lp, rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(np.asarray(grad_j), grad, rtol=1e-8, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def versions():
+    import numba
+
+    parts = [f"python {platform.python_version()}", f"numpy {np.__version__}",
+             f"numba {numba.__version__} ({numba.get_num_threads()} threads)"]
+    try:
+        import blackjax
+        import jax
+
+        parts += [f"jax {jax.__version__} ({jax.devices()[0].platform})",
+                  f"blackjax {blackjax.__version__}"]
+    except ImportError:
+        pass
+    return ", ".join(parts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=20_000, help="MALA steps per chain")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is kept")
+    parser.add_argument("--chains", type=int, default=CHAINS)
+    parser.add_argument("--seed", type=int, default=2024, help="seed of the target and starts")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke check: 1,000 steps, best of 2")
+    parser.add_argument("--no-blackjax", action="store_true", help="skip BlackJAX")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.repeats = 1_000, 2
+
+    spec = mixture_spec(args.seed)
+    x0 = initial_points(args.seed, args.chains)
+    print(f"MALA, {DIM}-D mixture of {N_COMPONENTS} full-covariance Gaussians, "
+          f"{args.chains} chains x {args.steps:,} steps, step size {STEP_SIZE}, "
+          f"best of {args.repeats}")
+    print(versions())
+
+    rows, target = bench_samplers(spec, x0, args.steps, args.repeats)
+    row, numpy_model = bench_numpy(spec, x0, args.steps, args.repeats, args.seed)
+    rows.append(row)
+    jax_check = None
+    if not args.no_blackjax:
+        row, jax_check = bench_blackjax(spec, x0, args.steps, args.repeats, args.seed)
+        if row is not None:
+            rows.append(row)
+    check_densities(target, numpy_model, jax_check, spec, args.seed)
+    print("log densities and gradients of NumPy"
+          + (" and JAX" if jax_check is not None else "") + " match the compiled target")
+
+    chain_steps = args.chains * args.steps
+    print()
+    print("| implementation | best time (s) | draws/s (chain-steps/s) | mean acceptance |")
+    print("|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['name']} | {r['seconds']:.4f} | {chain_steps / r['seconds']:,.0f} "
+              f"| {r['accept']:.3f} |")
+
+    by_name = {r["name"].split(" ")[0]: r for r in rows if not r["name"].endswith("wall)")}
+    inner = rows[0]["seconds"]
+    wall = rows[1]["seconds"]
+    print()
+    print("| speed-up of samplers | sampling_time | sample() wall |")
+    print("|---|---:|---:|")
+    for other in ("NumPy", "BlackJAX"):
+        if other in by_name:
+            t = by_name[other]["seconds"]
+            print(f"| samplers / {other} | {t / inner:.1f}x | {t / wall:.1f}x |")
+
+    accepts = [r["accept"] for r in rows]
+    spread = max(accepts) - min(accepts)
+    print()
+    print(f"acceptance spread across implementations: {spread:.3f}"
+          + ("" if spread < 0.05 else "  (WARNING: more than 0.05; check the implementations)"))
+
+
+if __name__ == "__main__":
+    main()
