@@ -67,3 +67,16 @@ def test_make_seed_spec7():
 def test_chain_keys_do_not_depend_on_chain_count():
     np.testing.assert_array_equal(_rng.chain_keys(7, 2), _rng.chain_keys(7, 5)[:2])
     assert len({tuple(k) for k in _rng.chain_keys(7, 5)}) == 5
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+WORD = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.tuples(WORD, WORD, WORD, WORD), st.tuples(WORD, WORD))
+def test_philox_matches_reference_on_any_counter_and_key(counter, key):
+    ours = _rng.philox4x64(*(np.uint64(c) for c in counter), np.uint64(key[0]), np.uint64(key[1]))
+    assert [int(v) for v in ours] == list(reference.philox4x64(counter, key))
