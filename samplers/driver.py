@@ -132,6 +132,7 @@ def drive(kernel, target, n_steps, state_args, progressbar=True, desc="sampling"
             stop = min(first + chunk, n_steps)
             tic = time.perf_counter()
             compiled(target.logp_grad, target.params, first, stop, *state_args)
+            target.raise_python_error()
             elapsed = time.perf_counter() - tic
             if bar is not None:
                 bar.update(stop - first)

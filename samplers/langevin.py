@@ -79,6 +79,7 @@ class Langevin(Sampler):
         adapt_state = np.zeros((n_chains, 4))
         init_args = (x, lp, grad, step_size, adapt_state, keys, adapt, self.target_accept)
         compile_for(langevin_init, target, init_args)(target.logp_grad, target.params, *init_args)
+        target.raise_python_error()
         bad = ~(np.isfinite(lp) & np.all(np.isfinite(grad), axis=1))
         if np.any(bad):
             raise ValueError(

@@ -238,3 +238,18 @@ def test_bad_target_and_resume(mixture2d):
         samplers.Langevin(step_size=0.2).resume(idata, mixture2d, 5)
     with pytest.raises(ValueError, match="dim"):
         samplers.Langevin(step_size=0.1).resume(idata, samplers.Gaussian(np.zeros(3)), 5)
+
+
+def test_exceptions_of_python_targets_are_raised():
+    wrong = samplers.Target.from_python(lambda x: -0.5 * x @ x, lambda x: -x[:1], 2)
+    with pytest.raises(RuntimeError, match="grad returned 1 values, expected dim=2"):
+        run(samplers.Langevin(step_size=0.1), wrong, draws=10)
+
+    def grad(x):
+        if x[0] > 1.0:
+            raise ZeroDivisionError("boom")
+        return -x
+
+    fragile = samplers.Target.from_python(lambda x: -0.5 * x @ x, grad, 2)
+    with pytest.raises(RuntimeError, match="raised ZeroDivisionError: boom"):
+        run(samplers.Langevin(step_size=0.5), fragile, draws=200, initial=[0.0, 0.0])

@@ -62,6 +62,7 @@ class Target:
             raise ValueError(f"name must be an identifier string, got {name!r}")
         self.name = name
         self.logp_grad = logp_grad
+        self._python_errors = []  # exceptions raised by from_python callables
         self.params_type = numba.typeof(self.params)
         try:
             logp_grad.compile(logp_grad_signature(self.params_type))
@@ -87,14 +88,22 @@ class Target:
             raise TypeError(f"grad must be callable, got {type(grad).__name__}")
         shape = _as_shape(dim)
         n = int(math.prod(shape))
+        errors = []
 
         def call_python(x, grad_out):
-            value = float(logp(x.copy()))
-            g = np.asarray(grad(x.copy()), dtype=np.float64)
-            if g.size != n:
-                raise ValueError(f"grad returned {g.size} values, expected dim={n}")
-            grad_out[:] = g.reshape(-1)
-            return value
+            # An exception cannot cross the compiled parallel loop intact, so
+            # it is kept and re-raised by raise_python_error between chunks.
+            try:
+                value = float(logp(x.copy()))
+                g = np.asarray(grad(x.copy()), dtype=np.float64)
+                if g.size != n:
+                    raise ValueError(f"grad returned {g.size} values, expected dim={n}")
+                grad_out[:] = g.reshape(-1)
+                return value
+            except Exception as err:  # noqa: BLE001 - re-raised by raise_python_error
+                errors.append(err)
+                grad_out[:] = np.nan
+                return np.nan
 
         # Not cached: it refers to the user's Python objects.
         @numba.njit(cache=False)
@@ -104,8 +113,15 @@ class Target:
             return value
 
         target = cls(logp_grad, shape, (), name=name)
-        target.python_callables = (logp, grad)
+        target._python_errors = errors
         return target
+
+    def raise_python_error(self):
+        """Re-raise the first exception of a ``from_python`` callable, if any."""
+        if self._python_errors:
+            err = self._python_errors[0]
+            self._python_errors.clear()
+            raise RuntimeError(f"the target's Python logp or grad raised {type(err).__name__}: {err}") from err
 
     def logp_and_grad(self, x):
         """Log density and gradient at one point (through the compiled function)."""
@@ -114,6 +130,7 @@ class Target:
             raise ValueError(f"x must have {self.dim} coordinates, got {x.shape[0]}")
         grad = np.empty(self.dim)
         value = self.logp_grad(x, self.params, grad)
+        self.raise_python_error()
         return value, grad
 
     def default_initial(self, rng):
