@@ -253,3 +253,20 @@ def test_exceptions_of_python_targets_are_raised():
     fragile = samplers.Target.from_python(lambda x: -0.5 * x @ x, grad, 2)
     with pytest.raises(RuntimeError, match="raised ZeroDivisionError: boom"):
         run(samplers.Langevin(step_size=0.5), fragile, draws=200, initial=[0.0, 0.0])
+
+
+def test_matrix_shaped_target_keeps_its_shape():
+    target = samplers.Target(quadratic_matrix, (2, 3), params=(np.ones(1),),
+                             name="X")
+    idata = run(samplers.Langevin(step_size=0.1), target, draws=7, tune=0, chains=2, rng=0,
+                initial=np.arange(6.0).reshape(2, 3) / 10)
+    assert idata.posterior["X"].dims == ("chain", "draw", "X_dim_0", "X_dim_1")
+    assert idata.posterior["X"].shape == (2, 7, 2, 3)
+    np.testing.assert_array_equal(idata.sampler_state["position"].values.reshape(2, 2, 3),
+                                  idata.posterior["X"].values[:, -1])
+
+
+@numba.njit(cache=True)
+def quadratic_matrix(x, params, grad_out):
+    grad_out[:] = -x
+    return -0.5 * np.sum(x * x)
