@@ -36,17 +36,25 @@ Usage (from the repository root)::
     python benchmarks/bench_langevin.py               # 20,000 steps x 8 chains, best of 3
     python benchmarks/bench_langevin.py --quick       # smoke check: 1,000 steps, best of 2
     python benchmarks/bench_langevin.py --steps 50000 --repeats 5
+
+``samplers`` is imported from ``PYTHONPATH`` when it is there, else from this
+checkout.  The machine should be otherwise idle: the script reports the CPU
+time other processes used during the measurements (``_load.py``).
 """
 import argparse
+import importlib.util
 import os
 import platform
 import sys
 import time
 
 import numpy as np
+from _load import OtherLoad
 
-# Benchmark this checkout, whether or not the package is installed.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Benchmark the samplers on PYTHONPATH if there is one (e.g. a snapshot of a
+# commit: see README.md), otherwise this checkout, installed or not.
+if importlib.util.find_spec("samplers") is None:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DIM = 10
 N_COMPONENTS = 4
@@ -95,49 +103,64 @@ def mixture_arrays(means, covs, weights):
 
 
 class NumpyMixture:
-    """Log density and gradient of the mixture, vectorised over chains and components."""
+    """Log density and gradient of the mixture, vectorised over chains and components.
+
+    Written for speed at this small size (a few microseconds per NumPy call):
+    batched ``matmul`` rather than ``einsum(..., optimize=True)``, whose path
+    search alone costs more than the arithmetic here.
+    """
 
     def __init__(self, means, covs, weights):
         self.means, self.chol_prec, self.log_coef = mixture_arrays(means, covs, weights)
+        k, d, _ = self.chol_prec.shape
+        # U stacked as a (k d, d) matrix: grad_i = -sum_{k,j} r_k z_kj U_kji is one matmul.
+        self._chol_prec_stacked = self.chol_prec.reshape(k * d, d)
 
     def logp_grad(self, x):
         """``x`` (chains, d) -> log p (chains,), grad log p (chains, d)."""
-        diff = x[:, None, :] - self.means                            # (c, k, d)
-        z = np.einsum("kij,ckj->cki", self.chol_prec, diff)           # U_k (x - m_k)
+        chains = x.shape[0]
+        diff = x[:, None, :] - self.means                             # (c, k, d)
+        z = np.matmul(self.chol_prec, diff[..., None])[..., 0]        # U_k (x - m_k)
         q = self.log_coef - 0.5 * np.einsum("cki,cki->ck", z, z)      # (c, k)
         top = q.max(axis=1, keepdims=True)
         e = np.exp(q - top)
         total = e.sum(axis=1, keepdims=True)
         logp = (top + np.log(total))[:, 0]
         resp = e / total                                              # responsibilities
-        grad = -np.einsum("ck,kji,ckj->ci", resp, self.chol_prec, z, optimize=True)
+        grad = -((z * resp[..., None]).reshape(chains, -1) @ self._chol_prec_stacked)
         return logp, grad
 
 
 def numpy_mala(model, x0, steps, step_size, seed):
-    """MALA on all chains at once; returns positions (steps, c, d) and acceptance probs (steps, c)."""
+    """MALA on all chains at once; returns positions (steps, c, d) and acceptance probs (steps, c).
+
+    The random numbers of the whole run are drawn up front (two NumPy calls
+    instead of two per step); the forward proposal residual
+    ``y - x - h grad(x)`` is exactly ``sqrt(2h) xi``.
+    """
     rng = np.random.default_rng(seed)
     h = step_size
     scale = np.sqrt(2.0 * h)
     x = x0.copy()
     lp, grad = model.logp_grad(x)
     chains, dim = x.shape
+    noise = scale * rng.standard_normal((steps, chains, dim))
+    log_u = np.log(rng.random((steps, chains)))
     out_x = np.empty((steps, chains, dim))
     out_accept = np.empty((steps, chains))
     for s in range(steps):
-        y = x + h * grad + scale * rng.standard_normal((chains, dim))
+        y = x + h * grad + noise[s]
         lp_y, grad_y = model.logp_grad(y)
-        forward = y - x - h * grad
-        backward = x - y - h * grad_y
-        log_alpha = lp_y - lp + (np.einsum("cd,cd->c", forward, forward)
+        backward = noise[s] + h * (grad + grad_y)      # -(x - y - h grad(y))
+        log_alpha = lp_y - lp + (np.einsum("cd,cd->c", noise[s], noise[s])
                                  - np.einsum("cd,cd->c", backward, backward)) / (4.0 * h)
-        accept_prob = np.exp(np.minimum(log_alpha, 0.0))
-        accept = rng.random(chains) < accept_prob
+        log_alpha = np.minimum(log_alpha, 0.0)
+        accept = log_u[s] < log_alpha
         x = np.where(accept[:, None], y, x)
         grad = np.where(accept[:, None], grad_y, grad)
         lp = np.where(accept, lp_y, lp)
         out_x[s] = x
-        out_accept[s] = accept_prob
+        out_accept[s] = np.exp(log_alpha)
     return out_x, out_accept
 
 
@@ -145,16 +168,26 @@ def numpy_mala(model, x0, steps, step_size, seed):
 
 
 def best_of(repeats, run):
-    """Call ``run()`` ``repeats`` times; it returns ``(seconds, result)``; keep the fastest."""
+    """Call ``run()`` ``repeats`` times and keep the fastest.
+
+    ``run()`` returns ``(seconds, result)``; the process CPU time of each call
+    is recorded too, so ``cpu / seconds`` tells how many cores were busy.
+    """
     best = None
     for _ in range(repeats):
+        cpu = time.process_time()
         seconds, result = run()
+        cpu = time.process_time() - cpu
         if best is None or seconds < best[0]:
-            best = (seconds, result)
+            best = (seconds, cpu, result)
     return best
 
 
 def bench_samplers(spec, x0, steps, repeats):
+    """Rows for ``samplers``: the compiled loop's own time and the whole ``sample()`` call,
+    plus a diagnostic row with one numba thread (not used for the goals)."""
+    import numba
+
     import samplers
 
     target = samplers.GaussianMixture(*spec)
@@ -166,16 +199,29 @@ def bench_samplers(spec, x0, steps, repeats):
 
     sample(min(steps, 100))  # warm-up: compile or load from the numba cache, import ArviZ
 
-    walls, inner = [], []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        idata = sample(steps)
-        walls.append(time.perf_counter() - tic)
-        inner.append(idata.posterior.attrs["sampling_time"])
-    accept = float(idata.sample_stats["acceptance_rate"].mean())
+    def timed_runs():
+        """Best ``sampling_time`` and best (wall, CPU) of the whole call over ``repeats``."""
+        inner, outer = [], []
+        for _ in range(repeats):
+            cpu, tic = time.process_time(), time.perf_counter()
+            idata = sample(steps)
+            outer.append((time.perf_counter() - tic, time.process_time() - cpu))
+            inner.append(idata.posterior.attrs["sampling_time"])
+        accept = float(idata.sample_stats["acceptance_rate"].mean())
+        return min(inner), min(outer), accept
+
+    inner, (wall, cpu), accept = timed_runs()
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        inner_1, (wall_1, cpu_1), accept_1 = timed_runs()
+    finally:
+        numba.set_num_threads(threads)
     return [
-        dict(name="samplers (sampling_time)", seconds=min(inner), accept=accept),
-        dict(name="samplers (sample() wall)", seconds=min(walls), accept=accept),
+        dict(name="samplers (sampling_time)", seconds=inner, cpu=None, accept=accept),
+        dict(name="samplers (sample() wall)", seconds=wall, cpu=cpu, accept=accept),
+        dict(name="samplers, 1 thread (sampling_time) [diagnostic]", seconds=inner_1, cpu=None,
+             accept=accept_1),
     ], target
 
 
@@ -188,8 +234,9 @@ def bench_numpy(spec, x0, steps, repeats, seed):
         result = numpy_mala(model, x0, steps, STEP_SIZE, seed)
         return time.perf_counter() - tic, result
 
-    seconds, (_, accept) = best_of(repeats, run)
-    return dict(name="NumPy (vectorised)", seconds=seconds, accept=float(accept.mean())), model
+    seconds, cpu, (_, accept) = best_of(repeats, run)
+    return dict(name="NumPy (vectorised)", seconds=seconds, cpu=cpu,
+                accept=float(accept.mean())), model
 
 
 def bench_blackjax(spec, x0, steps, repeats, seed):
@@ -234,9 +281,9 @@ def bench_blackjax(spec, x0, steps, repeats, seed):
         result = jax.block_until_ready(run_chains(key, positions))
         return time.perf_counter() - tic, result
 
-    seconds, (_, accept) = best_of(repeats, run)
+    seconds, cpu, (_, accept) = best_of(repeats, run)
     checker = jax.jit(jax.value_and_grad(logdensity))
-    return dict(name="BlackJAX (jit, vmap, scan)", seconds=seconds,
+    return dict(name="BlackJAX (jit, vmap, scan)", seconds=seconds, cpu=cpu,
                 accept=float(np.mean(accept))), checker
 
 
@@ -261,7 +308,10 @@ def check_densities(target, numpy_model, jax_value_and_grad, spec, seed):
 def versions():
     import numba
 
-    parts = [f"python {platform.python_version()}", f"numpy {np.__version__}",
+    import samplers
+
+    parts = [f"samplers {samplers.__version__} from {os.path.dirname(samplers.__file__)}",
+             f"python {platform.python_version()}", f"numpy {np.__version__}",
              f"numba {numba.__version__} ({numba.get_num_threads()} threads)"]
     try:
         import blackjax
@@ -271,7 +321,7 @@ def versions():
                   f"blackjax {blackjax.__version__}"]
     except ImportError:
         pass
-    return ", ".join(parts)
+    return "\n".join(parts)
 
 
 def main(argv=None):
@@ -294,36 +344,38 @@ def main(argv=None):
           f"best of {args.repeats}")
     print(versions())
 
-    rows, target = bench_samplers(spec, x0, args.steps, args.repeats)
-    row, numpy_model = bench_numpy(spec, x0, args.steps, args.repeats, args.seed)
-    rows.append(row)
-    jax_check = None
-    if not args.no_blackjax:
-        row, jax_check = bench_blackjax(spec, x0, args.steps, args.repeats, args.seed)
-        if row is not None:
-            rows.append(row)
+    with OtherLoad() as load:
+        rows, target = bench_samplers(spec, x0, args.steps, args.repeats)
+        row, numpy_model = bench_numpy(spec, x0, args.steps, args.repeats, args.seed)
+        rows.append(row)
+        jax_check = None
+        if not args.no_blackjax:
+            row, jax_check = bench_blackjax(spec, x0, args.steps, args.repeats, args.seed)
+            if row is not None:
+                rows.append(row)
     check_densities(target, numpy_model, jax_check, spec, args.seed)
     print("log densities and gradients of NumPy"
           + (" and JAX" if jax_check is not None else "") + " match the compiled target")
+    print(load.report())
 
     chain_steps = args.chains * args.steps
     print()
-    print("| implementation | best time (s) | draws/s (chain-steps/s) | mean acceptance |")
-    print("|---|---:|---:|---:|")
+    print("| implementation | best time (s) | draws/s (chain-steps/s) | cores busy (CPU/wall) "
+          "| mean acceptance |")
+    print("|---|---:|---:|---:|---:|")
     for r in rows:
+        cores = "" if r["cpu"] is None else f"{r['cpu'] / r['seconds']:.1f}"
         print(f"| {r['name']} | {r['seconds']:.4f} | {chain_steps / r['seconds']:,.0f} "
-              f"| {r['accept']:.3f} |")
+              f"| {cores} | {r['accept']:.3f} |")
 
-    by_name = {r["name"].split(" ")[0]: r for r in rows if not r["name"].endswith("wall)")}
-    inner = rows[0]["seconds"]
-    wall = rows[1]["seconds"]
+    inner, wall = rows[0]["seconds"], rows[1]["seconds"]
     print()
-    print("| speed-up of samplers | sampling_time | sample() wall |")
+    print("| speed-up of samplers (same run) | using sampling_time | using sample() wall |")
     print("|---|---:|---:|")
-    for other in ("NumPy", "BlackJAX"):
-        if other in by_name:
-            t = by_name[other]["seconds"]
-            print(f"| samplers / {other} | {t / inner:.1f}x | {t / wall:.1f}x |")
+    for r in rows[3:]:
+        other = r["name"].split(" ")[0]
+        print(f"| samplers / {other} | {r['seconds'] / inner:.1f}x "
+              f"| {r['seconds'] / wall:.1f}x |")
 
     accepts = [r["accept"] for r in rows]
     spread = max(accepts) - min(accepts)

@@ -110,16 +110,17 @@ def _box_muller(ua, ub):
 
 
 @jit
-def fill_normals(key, step, purpose, out):
-    """Fill ``out`` with standard normals for ``(step, purpose)`` of a chain.
+def fill_normals(key, step, purpose, lane, out):
+    """Fill ``out`` with standard normals for ``(step, purpose, lane)`` of a chain.
 
-    Normal ``j`` comes from Philox block ``j // 4`` (Box-Muller on pairs), so
-    each value depends only on the key, the step, the purpose and ``j``.
+    ``lane`` separates replicas of one chain (parallel tempering).  Normal
+    ``j`` comes from Philox block ``j // 4`` (Box-Muller on pairs), so each
+    value depends only on the key, the step, the purpose, the lane and ``j``.
     """
     n = out.shape[0]
     for block in range((n + 3) // 4):
         r0, r1, r2, r3 = philox4x64(np.uint64(step), np.uint64(purpose), np.uint64(block),
-                                    np.uint64(0), key[0], key[1])
+                                    np.uint64(lane), key[0], key[1])
         z0, z1 = _box_muller(_unit(r0), _unit(r1))
         z2, z3 = _box_muller(_unit(r2), _unit(r3))
         j = 4 * block

@@ -1,99 +1,346 @@
 """The driver: the one compiled multi-chain loop, and the Python around it.
 
+Every sampler of the package is this loop with different settings.  A chain
+holds ``R`` replicas on a ladder of ``L`` inverse temperatures
+``betas[0] < ... < betas[L-1] = 1``; each step has two parts (the roles of
+Pigeons.jl):
+
+* **explore**: one Langevin transition (``kernels.langevin``) of every
+  replica at its level's ``beta`` and step size;
+* **communicate**, every ``steps_per_swap`` steps: a simulated-tempering
+  level move or parallel-tempering swaps (``kernels.communication``).
+
+Plain Langevin is ``R = L = 1`` with no communication; simulated tempering
+is ``R = 1`` with level moves; parallel tempering is ``R = L`` with swaps (the
+replica at slot ``i`` is at level ``i``).  While tuning, step sizes adapt per
+level (dual averaging) and simulated-tempering weights by stochastic
+approximation; ladder adaptation (the *schedule*) happens in Python between
+tuning rounds, on statistics pooled over chains.
+
+The tracked replica is the last slot, ``R - 1``.  Warm-up step ``s`` is
+recorded when ``(s + 1) % thin == 0`` (the tracked replica, at whatever level
+it is).  After warm-up, every step at which the tracked replica is at level
+``L - 1`` is a visit, and every ``thin``-th visit is a draw, until ``draws``
+draws: a fixed number of steps for Langevin and parallel tempering, a random
+one for simulated tempering.  Per draw, ``acceptance_rate`` is the mean
+acceptance probability of the tracked replica since the last draw and
+``diverging`` whether any of those steps diverged.
+
 Python side (:func:`drive`): compile the loop for the target's ``params``
-type (once, then from the disk cache), call it on successive chunks of steps,
-update the progress bar between chunks and time the run.  Chunk sizes adapt
-so each call lasts about ``CHUNK_SECONDS``; this cannot change a single draw,
-because every random number is a function of the step counter (``_rng``).
-
-Compiled side (:func:`langevin_chunk`): chains in parallel (``prange``); for
-each chain, steps ``first .. stop - 1`` of the run: one transition, step-size
-adaptation while tuning, and thinned recording into preallocated outputs.
-
-Step ``s`` of a run is warm-up while ``s < n_tune``; recorded draw ``k`` of a
-phase is the state after step ``(k + 1) * thin - 1`` of that phase.  Per draw,
-``acceptance_rate`` is the mean acceptance probability over the ``thin``
-steps that led to it and ``diverging`` whether any of them diverged.
+type (once, then from the disk cache), call it on chunks of steps, update
+the progress bar between chunks.  Chunk sizes adapt so each call lasts about
+``CHUNK_SECONDS``; this cannot change a single draw, because every random
+number is a function of the step counter (``_rng``).
 """
 import time
+from typing import NamedTuple
 
 import numba
 import numpy as np
 from numba import prange
 
-from ._jit import logp_grad_type, pjit
+from ._jit import jit, logp_grad_type, pjit
+from ._rng import COMMUNICATE, uniform
 from .kernels.adaptation import (dual_averaging_init, dual_averaging_update, final_step_size,
-                                 initial_step_size)
+                                 initial_step_size, log_weight_update)
+from .kernels.communication import DEO, level_move, swap_replicas
 from .kernels.langevin import all_finite, langevin_step
 
-__all__ = ["drive", "compile_for", "langevin_chunk", "langevin_init", "CHUNK_SECONDS"]
+__all__ = ["ChainState", "Settings", "Accumulators", "Records", "new_state", "new_accumulators",
+           "new_records", "initialize", "drive", "run_chunk", "CHUNK_SECONDS", "N_BATCHES",
+           "NO_COMMUNICATION", "LEVEL_MOVES", "SWAPS_DEO", "SWAPS_SEO"]
 
 #: Target wall time of one compiled call between progress-bar updates.
 CHUNK_SECONDS = 0.25
+#: Batches per chain for the batch-means standard errors of log Z.
+N_BATCHES = 20
+
+NO_COMMUNICATION, LEVEL_MOVES, SWAPS_DEO, SWAPS_SEO = 0, 1, 2, 3
+
+
+class ChainState(NamedTuple):
+    """Per-chain arrays (C chains, R replicas, L levels, d coordinates), updated in place."""
+    x: np.ndarray            # (C, R, d) positions
+    lp: np.ndarray           # (C, R) untempered log density at x
+    grad: np.ndarray         # (C, R, d) its gradient
+    level: np.ndarray        # (C, R) level of each replica
+    identity: np.ndarray     # (C, R) walker at each slot (moves with swaps)
+    phase: np.ndarray        # (C, R) per walker: 0 unknown, 1 seen top, 2 then bottom
+    direction: np.ndarray    # (C,) lifted level-move direction, +1 or -1
+    step_size: np.ndarray    # (C, L)
+    adapt_state: np.ndarray  # (C, L, 4) dual averaging per level
+    log_weights: np.ndarray  # (C, L) simulated tempering, estimates of -log Z_i
+    sa_count: np.ndarray     # (C,) stochastic-approximation updates so far
+    frozen: np.ndarray       # (C,) ULA chain stopped by a non-finite value
+    window: np.ndarray       # (C, 3) acceptance sum, divergences, steps since last draw
+    keys: np.ndarray         # (C, 2) Philox keys
+    offset: np.ndarray       # (C,) stream counter of run step 0 (steps of earlier runs)
+    steps: np.ndarray        # (C,) run steps done
+    visits: np.ndarray       # (C,) top-level visits after warm-up
+    collected: np.ndarray    # (C,) draws recorded
+
+
+class Settings(NamedTuple):
+    """Scalars and the ladder, fixed within one call of :func:`drive`."""
+    betas: np.ndarray        # (L,)
+    metropolis: bool
+    adapt_step: bool
+    target_accept: float
+    adapt_weights: bool
+    communication: int
+    lifted: bool
+    steps_per_swap: int
+    max_level: int           # levels above it are closed (progressive weights)
+    n_tune: int
+    draws: int
+    thin: int
+    stop_step: int           # no chain goes past this run step in this call
+    round_first: int         # warm-up round used for the accumulator batches
+    round_len: int
+
+
+class Accumulators(NamedTuple):
+    """Statistics summed over a phase, per chain; reset by the Python side."""
+    pair_accept: np.ndarray  # (C, L-1) sum of acceptance probabilities of pair (i, i+1)
+    pair_tries: np.ndarray   # (C, L-1)
+    occupancy: np.ndarray    # (C, L) steps at each level
+    round_trips: np.ndarray  # (C,) bottom-to-top-and-back... completed trips
+    stone: np.ndarray        # (C, L, B, 3) running log-sum-exp of (b_{i+1}-b_i) lp at level i
+    energy: np.ndarray       # (C, L, B, 2) sum of lp and count at level i (thermodynamic integration)
+    level_trace: np.ndarray  # (C, T) level of replica 0 every thin steps after warm-up, -1 after
+
+
+class Records(NamedTuple):
+    """Preallocated outputs: draws after warm-up and (possibly empty) warm-up."""
+    x: np.ndarray            # (C, draws, d)
+    lp: np.ndarray
+    accept: np.ndarray
+    diverging: np.ndarray
+    step_size: np.ndarray
+    n_steps: np.ndarray      # steps since the previous draw
+    warm_x: np.ndarray       # (C, n_warm, d)
+    warm_lp: np.ndarray
+    warm_accept: np.ndarray
+    warm_diverging: np.ndarray
+    warm_step_size: np.ndarray
+    warm_level: np.ndarray
+
+
+def new_state(x0, keys, n_replicas, n_levels):
+    """A fresh state: every replica of chain ``c`` starts at ``x0[c]``."""
+    n_chains, dim = x0.shape
+    x = np.ascontiguousarray(np.repeat(x0[:, None, :], n_replicas, axis=1))
+    level = np.zeros((n_chains, n_replicas), dtype=np.int64)
+    if n_replicas == n_levels:
+        level[:] = np.arange(n_levels)
+    return ChainState(
+        x=x, lp=np.zeros((n_chains, n_replicas)), grad=np.zeros_like(x), level=level,
+        identity=np.tile(np.arange(n_replicas, dtype=np.int64), (n_chains, 1)),
+        phase=np.zeros_like(level), direction=np.ones(n_chains, dtype=np.int64),
+        step_size=np.full((n_chains, n_levels), np.nan), adapt_state=np.zeros((n_chains, n_levels, 4)),
+        log_weights=np.zeros((n_chains, n_levels)), sa_count=np.zeros(n_chains, dtype=np.int64),
+        frozen=np.zeros(n_chains, dtype=np.bool_), window=np.zeros((n_chains, 3)),
+        keys=np.ascontiguousarray(keys, dtype=np.uint64), offset=np.zeros(n_chains, dtype=np.int64),
+        steps=np.zeros(n_chains, dtype=np.int64),
+        visits=np.zeros(n_chains, dtype=np.int64), collected=np.zeros(n_chains, dtype=np.int64))
+
+
+def new_accumulators(n_chains, n_levels, trace_len=0):
+    stone = np.zeros((n_chains, n_levels, N_BATCHES, 3))
+    stone[..., 0] = -np.inf
+    return Accumulators(
+        pair_accept=np.zeros((n_chains, n_levels - 1)), pair_tries=np.zeros((n_chains, n_levels - 1)),
+        occupancy=np.zeros((n_chains, n_levels)), round_trips=np.zeros(n_chains, dtype=np.int64),
+        stone=stone, energy=np.zeros((n_chains, n_levels, N_BATCHES, 2)),
+        level_trace=np.full((n_chains, trace_len), -1, dtype=np.int64))
+
+
+def new_records(n_chains, draws, n_warm, dim):
+    def block(n, *shape, dtype=np.float64):
+        return np.zeros((n_chains, n) + shape, dtype=dtype)
+
+    return Records(block(draws, dim), block(draws), block(draws), block(draws, dtype=np.bool_),
+                   block(draws), block(draws, dtype=np.int64), block(n_warm, dim), block(n_warm),
+                   block(n_warm), block(n_warm, dtype=np.bool_), block(n_warm),
+                   block(n_warm, dtype=np.int64))
 
 
 @pjit
-def langevin_chunk(logp_grad, params, first, stop,
-                   x, lp, grad, step_size, adapt_state, frozen, window, keys, step0,
-                   metropolis, adapt, target_accept, n_tune, thin,
-                   out_x, out_lp, out_accept, out_diverging, out_step,
-                   warm_x, warm_lp, warm_accept, warm_diverging, warm_step):
-    """Advance every chain from run step ``first`` to ``stop`` (see module docstring).
+def initialize(logp_grad, params, state, settings, search_step):
+    """Log density and gradient of every replica; with ``search_step``, an initial
+    step size per level (``initial_step_size``) and fresh dual averaging."""
+    for c in prange(state.x.shape[0]):
+        _initialize_chain(logp_grad, params, state, settings, search_step, c)
 
-    State arrays (one row per chain, updated in place): ``x``, ``lp``,
-    ``grad``, ``step_size``, ``adapt_state`` (dual averaging), ``frozen``
-    (ULA chains stopped by a non-finite value) and ``window`` (acceptance sum
-    and divergence count since the last recorded draw).  ``keys`` are the
-    chains' Philox keys and ``step0`` the stream counter of run step 0.
-    ``warm_*`` have zero draws when warm-up is not saved.
+
+@jit
+def _initialize_chain(logp_grad, params, state, settings, search_step, c):
+    n_chains, n_replicas, dim = state.x.shape
+    n_levels = settings.betas.shape[0]
+    for r in range(n_replicas):
+        state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
+    if not search_step:
+        return
+    for lev in range(n_levels):
+        r = lev if n_replicas == n_levels else 0
+        if all_finite(state.lp[c, r], state.grad[c, r]):
+            state.step_size[c, lev] = initial_step_size(
+                logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r],
+                settings.betas[lev], settings.target_accept, state.keys[c], lev,
+                np.empty(dim), np.empty(dim), np.empty(dim))
+        else:
+            state.step_size[c, lev] = 1.0
+        dual_averaging_init(state.adapt_state[c, lev], state.step_size[c, lev])
+
+
+@pjit
+def run_chunk(logp_grad, params, n_steps, state, settings, acc, rec):
+    """Advance every chain by up to ``n_steps`` steps (see the module docstring)."""
+    for c in prange(state.x.shape[0]):
+        _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c)
+
+
+@jit
+def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
+    """Chain ``c`` of :func:`run_chunk`.
+
+    A separate (serial) function: inside ``prange``, numba 0.68 loses writes
+    to arrays reached through a NamedTuple (``state.steps[c] = ...``).
     """
-    n_chains, dim = x.shape
-    n_warm = warm_x.shape[1]
-    for c in prange(n_chains):
-        noise = np.empty(dim)
-        y = np.empty(dim)
-        grad_y = np.empty(dim)
-        for s in range(first, stop):
-            h = step_size[c]
-            if frozen[c]:
+    n_chains, n_replicas, dim = state.x.shape
+    betas = settings.betas
+    n_levels = betas.shape[0]
+    top = n_levels - 1
+    tracked = n_replicas - 1
+    n_warm = rec.warm_x.shape[1]
+    n_trace = acc.level_trace.shape[1]
+    n_batches = acc.stone.shape[2]
+    open_betas = betas[:settings.max_level + 1]
+    noise = np.empty(dim)
+    y = np.empty(dim)
+    grad_y = np.empty(dim)
+    for _ in range(n_steps):
+        s = state.steps[c]
+        tuning = s < settings.n_tune
+        if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
+            break
+        t = state.offset[c] + s
+        if tuning:
+            batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
+        else:
+            batch = state.collected[c] * n_batches // settings.draws
+        batch = min(max(batch, 0), n_batches - 1)
+
+        # Explore: a Langevin step of every replica at its level.
+        for r in range(n_replicas):
+            lev = state.level[c, r]
+            h = state.step_size[c, lev]
+            if state.frozen[c]:
                 accept, diverging = 0.0, True
             else:
-                lp[c], accept, diverging = langevin_step(
-                    logp_grad, params, x[c], lp[c], grad[c], h, 1.0, metropolis,
-                    keys[c], step0 + s, noise, y, grad_y)
-                if diverging and not metropolis:
-                    frozen[c] = True
-            window[c, 0] += accept
-            window[c, 1] += 1.0 if diverging else 0.0
-            if s < n_tune:
-                if adapt:
-                    step_size[c] = dual_averaging_update(adapt_state[c], accept, target_accept)
-                    if s == n_tune - 1:
-                        step_size[c] = final_step_size(adapt_state[c])
-                if (s + 1) % thin == 0:
-                    k = (s + 1) // thin - 1
-                    if k < n_warm:
-                        warm_x[c, k] = x[c]
-                        warm_lp[c, k] = lp[c]
-                        warm_accept[c, k] = window[c, 0] / thin
-                        warm_diverging[c, k] = window[c, 1] > 0.0
-                        warm_step[c, k] = h
-                    window[c, 0] = 0.0
-                    window[c, 1] = 0.0
-                if s == n_tune - 1:
-                    window[c, 0] = 0.0
-                    window[c, 1] = 0.0
+                state.lp[c, r], accept, diverging = langevin_step(
+                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
+                    betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
+                if diverging and not settings.metropolis:
+                    state.frozen[c] = True
+            if r == tracked:
+                state.window[c, 0] += accept
+                state.window[c, 1] += 1.0 if diverging else 0.0
+                state.window[c, 2] += 1.0
+            if tuning and settings.adapt_step:
+                state.step_size[c, lev] = dual_averaging_update(
+                    state.adapt_state[c, lev], accept, settings.target_accept)
+            _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
+
+        # Communicate: level moves or swaps, every steps_per_swap steps.
+        if settings.communication != 0 and (t + 1) % settings.steps_per_swap == 0:
+            if settings.communication == 1:
+                state.level[c, 0], state.direction[c] = level_move(
+                    state.level[c, 0], state.direction[c], state.lp[c, 0], open_betas,
+                    state.log_weights[c], settings.lifted, state.keys[c], t,
+                    acc.pair_accept[c], acc.pair_tries[c])
             else:
-                u = s - n_tune
-                if (u + 1) % thin == 0:
-                    k = (u + 1) // thin - 1
-                    out_x[c, k] = x[c]
-                    out_lp[c, k] = lp[c]
-                    out_accept[c, k] = window[c, 0] / thin
-                    out_diverging[c, k] = window[c, 1] > 0.0
-                    out_step[c, k] = h
-                    window[c, 0] = 0.0
-                    window[c, 1] = 0.0
+                if settings.communication == 2:
+                    parity = ((t + 1) // settings.steps_per_swap) % 2
+                else:
+                    parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
+                swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
+                              parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
+            for r in range(n_replicas):
+                _round_trip(acc, state, c, r, top)
+        if tuning and settings.adapt_weights:
+            state.sa_count[c] += 1
+            log_weight_update(state.log_weights[c, :settings.max_level + 1], state.level[c, 0],
+                              state.sa_count[c])
+
+        # Record.
+        if tuning:
+            if s == settings.n_tune - 1 and settings.adapt_step:
+                for lev in range(n_levels):
+                    if state.adapt_state[c, lev, 3] > 0:
+                        state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
+            if (s + 1) % settings.thin == 0:
+                k = (s + 1) // settings.thin - 1
+                if k < n_warm:
+                    lev = state.level[c, tracked]
+                    rec.warm_x[c, k] = state.x[c, tracked]
+                    rec.warm_lp[c, k] = state.lp[c, tracked]
+                    rec.warm_accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                    rec.warm_diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.warm_step_size[c, k] = state.step_size[c, lev]
+                    rec.warm_level[c, k] = lev
+                state.window[c, :] = 0.0
+            if s == settings.n_tune - 1:
+                state.window[c, :] = 0.0
+        else:
+            u = s - settings.n_tune
+            if u % settings.thin == 0 and u // settings.thin < n_trace:
+                acc.level_trace[c, u // settings.thin] = state.level[c, 0]
+            if state.level[c, tracked] == top:
+                state.visits[c] += 1
+                if state.visits[c] % settings.thin == 0:
+                    k = state.collected[c]
+                    rec.x[c, k] = state.x[c, tracked]
+                    rec.lp[c, k] = state.lp[c, tracked]
+                    rec.accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                    rec.diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.step_size[c, k] = state.step_size[c, top]
+                    rec.n_steps[c, k] = int(state.window[c, 2])
+                    state.window[c, :] = 0.0
+                    state.collected[c] = k + 1
+        state.steps[c] = s + 1
+
+
+@jit
+def _accumulate(acc, c, lev, batch, betas, lp):
+    """Add one visit of level ``lev`` to the occupancy and log Z statistics."""
+    acc.occupancy[c, lev] += 1.0
+    acc.energy[c, lev, batch, 0] += lp
+    acc.energy[c, lev, batch, 1] += 1.0
+    if lev < betas.shape[0] - 1:
+        # Running log-sum-exp of (beta_{i+1} - beta_i) lp: stepping stone / importance sampling.
+        v = (betas[lev + 1] - betas[lev]) * lp
+        if np.isfinite(v):
+            m = acc.stone[c, lev, batch, 0]
+            if v > m:
+                acc.stone[c, lev, batch, 1] = acc.stone[c, lev, batch, 1] * np.exp(m - v) + 1.0
+                acc.stone[c, lev, batch, 0] = v
+            else:
+                acc.stone[c, lev, batch, 1] += np.exp(v - m)
+        acc.stone[c, lev, batch, 2] += 1.0
+
+
+@jit
+def _round_trip(acc, state, c, r, top):
+    """Count a round trip when a walker reaches the top after the bottom after the top."""
+    walker = state.identity[c, r]
+    lev = state.level[c, r]
+    if lev == top:
+        if state.phase[c, walker] == 2:
+            acc.round_trips[c] += 1
+        state.phase[c, walker] = 1
+    elif lev == 0 and state.phase[c, walker] == 1:
+        state.phase[c, walker] = 2
 
 
 def compile_for(kernel, target, args):
@@ -113,49 +360,52 @@ def compile_for(kernel, target, args):
     return kernel.overloads[arg_types].entry_point
 
 
-def drive(kernel, target, n_steps, state_args, progressbar=True, desc="sampling"):
-    """Run ``kernel`` over ``n_steps`` steps in chunks; return the wall time in seconds.
+def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
+    """Run :func:`run_chunk` until every chain reaches ``settings.stop_step`` or has its draws.
 
-    ``kernel(logp_grad, params, first, stop, *state_args)`` advances every
-    chain over steps ``first .. stop - 1``.
+    ``progress`` is a tqdm bar counting warm-up steps plus draws (of the
+    slowest chain), or ``None``.  ``max_steps`` bounds the run steps of a
+    chain (simulated tempering that never reaches the top level); reaching it
+    raises ``RuntimeError``.  Returns the wall time in seconds.
     """
-    compiled = compile_for(kernel, target, (0, 0) + tuple(state_args))
-    bar = None
-    if progressbar:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_steps, desc=desc, unit="step", leave=True)
+    compiled = compile_for(run_chunk, target, (0, state, settings, acc, rec))
     start = time.perf_counter()
-    first, chunk = 0, 1
-    try:
-        while first < n_steps:
-            stop = min(first + chunk, n_steps)
-            tic = time.perf_counter()
-            compiled(target.logp_grad, target.params, first, stop, *state_args)
-            target.raise_python_error()
-            elapsed = time.perf_counter() - tic
-            if bar is not None:
-                bar.update(stop - first)
-            # Grow (at most 4x) or shrink the chunk towards CHUNK_SECONDS per call.
-            per_step = max(elapsed, 1e-9) / (stop - first)
-            chunk = int(max(1, min(4 * chunk, CHUNK_SECONDS / per_step)))
-            first = stop
-    finally:
-        if bar is not None:
-            bar.close()
+    chunk = 1
+    n_tune, draws = settings.n_tune, settings.draws
+
+    def done():
+        finished = (state.steps >= settings.stop_step) | (
+            (state.steps >= n_tune) & (state.collected >= draws))
+        return bool(finished.all())
+
+    def position():
+        return int(np.min(np.minimum(state.steps, n_tune) + state.collected))
+
+    shown = position()
+    while not done():
+        tic = time.perf_counter()
+        before = int(state.steps.sum())
+        compiled(target.logp_grad, target.params, chunk, state, settings, acc, rec)
+        target.raise_python_error()
+        elapsed = time.perf_counter() - tic
+        if progress is not None:
+            now = position()
+            progress.update(now - shown)
+            shown = now
+        if max_steps is not None and np.any(state.steps >= max_steps) and not done():
+            raise RuntimeError(
+                f"after {max_steps} steps, chain(s) {np.flatnonzero(state.collected < draws).tolist()} "
+                f"had collected only {state.collected.min()} of {draws} draws at beta = 1: the level "
+                "walk rarely reaches the top level (poor log weights or too wide a ladder)")
+        # Grow (at most 4x) or shrink the chunk towards CHUNK_SECONDS per call.
+        advanced = max(int(state.steps.sum()) - before, 1) / len(state.steps)
+        per_step = max(elapsed, 1e-9) / advanced
+        chunk = int(max(1, min(4 * chunk, CHUNK_SECONDS / per_step)))
     return time.perf_counter() - start
 
 
-@pjit
-def langevin_init(logp_grad, params, x, lp, grad, step_size, adapt_state, keys,
-                  search_step, target_accept):
-    """Log density and gradient at the initial points; with ``search_step``, an
-    initial step size per chain (``initial_step_size``) and a fresh dual-averaging state."""
-    n_chains, dim = x.shape
-    for c in prange(n_chains):
-        lp[c] = logp_grad(x[c], params, grad[c])
-        if search_step and all_finite(lp[c], grad[c]):
-            step_size[c] = initial_step_size(
-                logp_grad, params, x[c], lp[c], grad[c], 1.0, target_accept, keys[c],
-                np.empty(dim), np.empty(dim), np.empty(dim))
-            dual_averaging_init(adapt_state[c], step_size[c])
+def initialize_state(target, state, settings, search_step):
+    """Run :func:`initialize` (compiled for this target)."""
+    compile_for(initialize, target, (state, settings, search_step))(
+        target.logp_grad, target.params, state, settings, search_step)
+    target.raise_python_error()

@@ -13,6 +13,7 @@ import numpy as np
 __all__ = ["arviz", "to_inference_data", "concat", "SAMPLER_STATE"]
 
 SAMPLER_STATE = "sampler_state"
+TEMPERING = "tempering"
 
 
 def arviz():
@@ -24,7 +25,7 @@ def arviz():
 
 
 def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_sample_stats,
-                      state, attrs):
+                      state, attrs, diagnostics=None):
     """Build the ``InferenceData`` of a run.
 
     ``posterior`` is ``(chain, draw, dim)`` and is reshaped to the target's
@@ -32,6 +33,8 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
     ``(chain, draw)`` arrays; ``warmup_*`` are ``None`` when warm-up is not
     saved.  ``state`` maps names to arrays with a leading chain axis, and
     ``attrs`` (JSON-encodable values) are attached to every group.
+    ``diagnostics``, when given, maps names to ``(dims, array)`` and becomes
+    the ``tempering`` group (run-level diagnostics of tempering samplers).
     """
     az = arviz()
     import xarray as xr
@@ -63,6 +66,8 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
         data_vars[key] = (dims, value)
     dataset = xr.Dataset(data_vars, coords={"chain": range(chains)}, attrs=flat)
     idata.add_groups({SAMPLER_STATE: dataset})
+    if diagnostics is not None:
+        idata.add_groups({TEMPERING: xr.Dataset(diagnostics)})
     for group in idata.groups():
         idata[group].attrs.update(flat)
     return idata
@@ -90,8 +95,8 @@ def concat(first, *more):
             joined = datasets[-1]
         joined.attrs = dict(datasets[-1].attrs)
         groups[group] = joined
-    state = groups.pop(SAMPLER_STATE, None)
+    custom = {name: groups.pop(name) for name in (SAMPLER_STATE, TEMPERING) if name in groups}
     idata = az.InferenceData(**groups)
-    if state is not None:
-        idata.add_groups({SAMPLER_STATE: state})
+    if custom:
+        idata.add_groups(custom)
     return idata

@@ -8,14 +8,16 @@ per-chain streams, choosing initial points, and the run's attributes.
 import json
 import math
 import numbers
+import warnings
 
 import numpy as np
 
-from . import __version__
+from . import __version__, driver
 from ._rng import chain_keys, make_seed
+from .inference_data import to_inference_data
 from .targets import Target
 
-__all__ = ["Sampler", "check_count", "check_positive"]
+__all__ = ["Sampler", "check_count", "check_positive", "check_bool"]
 
 
 def check_count(value, name, minimum=1):
@@ -25,6 +27,13 @@ def check_count(value, name, minimum=1):
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_bool(value, name):
+    """A bool, or a ``TypeError`` naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def check_positive(value, name, allow_none=False, upper=None):
@@ -85,9 +94,8 @@ class Sampler:
         thin = check_count(thin, "thin")
         seed = make_seed(rng)
         x0 = self._initial(target, initial, chains, seed)
-        run = dict(draws=draws, tune=tune, thin=thin, save_warmup=bool(save_warmup),
-                   step0=0, seed=seed)
-        return self._run(target, x0, chain_keys(seed, chains), run, None, progressbar)
+        run = dict(draws=draws, tune=tune, thin=thin, save_warmup=bool(save_warmup), seed=seed)
+        return self._execute(target, x0, chain_keys(seed, chains), run, None, progressbar)
 
     def resume(self, idata, target, draws=1000, *, thin=1, progressbar=True):
         """Continue a finished run by ``draws`` more draws, without tuning.
@@ -95,7 +103,8 @@ class Sampler:
         The result holds only the new draws; joined to the first part with
         ``samplers.concat(idata, more)`` they are bit-identical to one run of
         the combined length with the same seed and ``thin``.  ``idata`` may
-        have been saved to NetCDF and loaded back.
+        have been saved to NetCDF and loaded back.  Run diagnostics (swap
+        rates, log Z) of the result cover the continuation only.
         """
         from .inference_data import SAMPLER_STATE
 
@@ -112,17 +121,140 @@ class Sampler:
                 f"idata was made by {attrs.get('sampler')} with settings "
                 f"{attrs.get('sampler_settings')}; resume it with the same sampler and settings"
             )
-        x = np.ascontiguousarray(state["position"].values, dtype=np.float64)
-        if x.shape[1] != target.dim:
-            raise ValueError(f"idata has positions of dim {x.shape[1]}, target has dim {target.dim}")
-        run = dict(draws=draws, tune=0, thin=thin, save_warmup=False,
-                   step0=int(attrs["next_step"]), seed=int(attrs["seed"]))
         saved = {k: np.array(state[k].values) for k in state.data_vars}
-        return self._run(target, x, saved["keys"].astype(np.uint64), run, saved, progressbar)
+        if saved["x"].shape[-1] != target.dim:
+            raise ValueError(f"idata has positions of dim {saved['x'].shape[-1]}, "
+                             f"target has dim {target.dim}")
+        run = dict(draws=draws, tune=0, thin=thin, save_warmup=False, seed=int(attrs["seed"]))
+        x0 = np.ascontiguousarray(saved["x"][:, -1])
+        return self._execute(target, x0, saved["keys"].astype(np.uint64), run, saved, progressbar)
 
-    def _run(self, target, x0, keys, run, saved, progressbar):
-        """Sample from ``x0`` with ``keys``; ``saved`` is the state of a run being resumed."""
-        raise NotImplementedError
+    # -- the run, shared by every sampler ------------------------------------------------------
+    # A subclass sets the class attributes below and may override the hooks
+    # _ladder, _tuning_rounds, _start, _between_rounds and _diagnostics.
+
+    #: Replicas per chain: one (Langevin, simulated tempering) or one per level.
+    replica_per_level = False
+    #: ``driver.NO_COMMUNICATION``, ``LEVEL_MOVES``, ``SWAPS_DEO`` or ``SWAPS_SEO``.
+    communication = driver.NO_COMMUNICATION
+    step_size = None
+    metropolis = False
+    target_accept = 0.574
+    steps_per_swap = 1
+    lifted = True
+    adapt_weights = False
+
+    def _ladder(self, target):
+        """Inverse temperatures, increasing to 1."""
+        return np.ones(1)
+
+    def _tuning_rounds(self, tune):
+        """Run steps at which tuning rounds end (the last is ``tune``)."""
+        return [tune] if tune > 0 else []
+
+    def _start(self, state, settings):
+        """Set up a fresh state after the initial log densities are known."""
+
+    def _between_rounds(self, state, settings, acc, last):
+        """Adapt after a tuning round; return the settings for what follows."""
+        return settings
+
+    def _diagnostics(self, state, settings, acc):
+        """A dict of run diagnostics for the output (empty for plain Langevin)."""
+        return None
+
+    def _execute(self, target, x0, keys, run, saved, progressbar):
+        n_chains, dim = x0.shape
+        draws, tune, thin = run["draws"], run["tune"], run["thin"]
+        betas = saved["betas"][0].copy() if saved is not None else self._ladder(target)
+        n_levels = betas.shape[0]
+        n_replicas = n_levels if self.replica_per_level else 1
+        adapt_step = saved is None and self.step_size is None
+        if adapt_step and tune == 0:
+            raise ValueError("step_size=None is tuned during warm-up: give tune > 0 or a step_size")
+        if saved is not None:
+            state = _restore(saved)
+        else:
+            state = driver.new_state(x0, keys, n_replicas, n_levels)
+            if self.step_size is not None:
+                state.step_size[:] = self.step_size
+        settings = driver.Settings(
+            betas=np.ascontiguousarray(betas, dtype=np.float64), metropolis=self.metropolis,
+            adapt_step=adapt_step, target_accept=self.target_accept,
+            adapt_weights=bool(self.adapt_weights and saved is None),
+            communication=self.communication, lifted=self.lifted,
+            steps_per_swap=self.steps_per_swap, max_level=n_levels - 1, n_tune=tune, draws=draws,
+            thin=thin, stop_step=tune, round_first=0, round_len=max(tune, 1))
+        driver.initialize_state(target, state, settings, adapt_step)
+        bad = ~(np.isfinite(state.lp) & np.all(np.isfinite(state.grad), axis=2)).all(axis=1)
+        if np.any(bad):
+            raise ValueError(
+                f"initial: the log density or its gradient is not finite at the initial point "
+                f"of chain(s) {np.flatnonzero(bad).tolist()}"
+            )
+        if saved is None:
+            self._start(state, settings)
+
+        n_warm = tune // thin if run["save_warmup"] else 0
+        rec = driver.new_records(n_chains, draws, n_warm, dim)
+        bar = None
+        if progressbar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=tune + draws, desc=self.name, unit="step", leave=True)
+        wall = 0.0
+        try:
+            first = 0
+            for stop in self._tuning_rounds(tune):
+                acc = driver.new_accumulators(n_chains, n_levels)
+                settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
+                wall += driver.drive(target, state, settings, acc, rec, bar)
+                settings = self._between_rounds(state, settings, acc, stop == tune)
+                first = stop
+            trace_len = draws * n_levels if self.communication == driver.LEVEL_MOVES else 0
+            acc = driver.new_accumulators(n_chains, n_levels, trace_len)
+            settings = settings._replace(stop_step=np.iinfo(np.int64).max, round_first=tune,
+                                         round_len=1)
+            max_steps = tune + draws * thin * max(50, 10 * n_levels)
+            wall += driver.drive(target, state, settings, acc, rec, bar, max_steps)
+        finally:
+            if bar is not None:
+                bar.close()
+
+        self._warn_divergences(rec.diverging, state.frozen)
+        return to_inference_data(
+            target, rec.x, self._stats(rec, warm=False),
+            rec.warm_x if run["save_warmup"] else None,
+            self._stats(rec, warm=True) if run["save_warmup"] else None,
+            _saved_state(state, settings), self._attrs(run, wall, n_chains),
+            self._diagnostics(state, settings, acc))
+
+    def _stats(self, rec, warm):
+        """``sample_stats`` of the draws (or of the warm-up) from the records."""
+        prefix = "warm_" if warm else ""
+        stats = {"lp": getattr(rec, prefix + "lp"), "diverging": getattr(rec, prefix + "diverging"),
+                 "step_size": getattr(rec, prefix + "step_size")}
+        if self.metropolis:
+            stats["acceptance_rate"] = getattr(rec, prefix + "accept")
+        if self.communication == driver.LEVEL_MOVES:
+            if warm:
+                stats["level"] = rec.warm_level
+            else:
+                stats["n_steps"] = rec.n_steps
+        return stats
+
+    def _warn_divergences(self, diverging, frozen):
+        if self.metropolis:
+            n = int(diverging.sum())
+            if n:
+                warnings.warn(
+                    f"{n} draws followed a proposal with a non-finite log density or gradient "
+                    "(rejected; marked in sample_stats.diverging)", RuntimeWarning, stacklevel=4)
+        elif frozen.any():
+            warnings.warn(
+                f"{int(frozen.sum())} of {frozen.size} ULA chains met a non-finite log density or "
+                "gradient and were frozen at their last finite point (marked in "
+                "sample_stats.diverging); try a smaller step_size", RuntimeWarning, stacklevel=4)
 
     def _attrs(self, run, wall_time, n_chains):
         return {
@@ -133,8 +265,6 @@ class Sampler:
             "sampling_time": float(wall_time),
             "tuning_steps": run["tune"],
             "thin": run["thin"],
-            "first_step": run["step0"],
-            "next_step": run["step0"] + run["tune"] + run["draws"] * run["thin"],
             "chains": n_chains,
         }
 
@@ -170,3 +300,22 @@ class Sampler:
 
 def _jsonable(settings):
     return json.loads(json.dumps(settings))
+
+
+def _saved_state(state, settings):
+    """What ``resume`` needs: every state array (chain first) and the ladder."""
+    saved = {name: np.asarray(value) for name, value in state._asdict().items()}
+    saved["betas"] = np.broadcast_to(settings.betas, (state.x.shape[0], settings.betas.size)).copy()
+    return saved
+
+
+def _restore(saved):
+    """The state at the end of a saved run, as the start of its continuation."""
+    fields = {name: np.ascontiguousarray(saved[name]) for name in driver.ChainState._fields}
+    fields["keys"] = fields["keys"].astype(np.uint64)
+    fields["frozen"] = fields["frozen"].astype(np.bool_)
+    fields["offset"] = fields["offset"] + fields["steps"]
+    for name in ("steps", "visits", "collected"):
+        fields[name] = np.zeros_like(fields[name])
+    fields["window"] = np.zeros_like(fields["window"])
+    return driver.ChainState(**fields)

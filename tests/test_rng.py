@@ -23,7 +23,7 @@ def test_philox_matches_numpy_and_reference():
 def test_normals_match_reference(n):
     key = np.array([5, 6], dtype=np.uint64)
     out = np.empty(n)
-    _rng.fill_normals(key, 11, _rng.NOISE, out)
+    _rng.fill_normals(key, 11, _rng.NOISE, 0, out)
     np.testing.assert_allclose(out, reference.normals(key, 11, _rng.NOISE, n), rtol=1e-13, atol=1e-14)
 
 
@@ -34,7 +34,7 @@ def test_normals_are_standard_normal():
     n_steps, dim = 20_000, 10
     draws = np.empty((n_steps, dim))
     for t in range(n_steps):
-        _rng.fill_normals(key, t, _rng.NOISE, draws[t])
+        _rng.fill_normals(key, t, _rng.NOISE, 0, draws[t])
     flat = draws.ravel()
     assert abs(flat.mean()) < 4 / np.sqrt(flat.size)
     assert abs(flat.var() - 1) < 4 * np.sqrt(2 / flat.size)

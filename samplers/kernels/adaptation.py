@@ -18,7 +18,8 @@ from .._jit import jit
 from .._rng import INIT_STEP, fill_normals
 from .langevin import all_finite, log_accept_ratio, propose
 
-__all__ = ["dual_averaging_init", "dual_averaging_update", "initial_step_size"]
+__all__ = ["dual_averaging_init", "dual_averaging_update", "final_step_size", "initial_step_size",
+           "log_weight_update"]
 
 GAMMA = 0.05
 T0 = 10.0
@@ -52,17 +53,18 @@ def final_step_size(state):
 
 
 @jit
-def initial_step_size(logp_grad, params, x, lp, grad, beta, target, key, noise, y, grad_y):
+def initial_step_size(logp_grad, params, x, lp, grad, beta, target, key, lane, noise, y, grad_y):
     """Double or halve ``h`` from 1 until the acceptance of one proposal crosses ``target``.
 
     A heuristic start for dual averaging, after Stan's: it puts ``h`` within
     a factor of two of the scale where acceptance changes, whatever the
-    target's scale.  Each trial uses its own noise from the INIT_STEP stream.
+    target's scale.  Each trial uses its own noise from the INIT_STEP stream
+    (``lane`` separates the levels of a ladder).
     """
     h = 1.0
     direction = 0
     for trial in range(200):
-        fill_normals(key, trial, INIT_STEP, noise)
+        fill_normals(key, trial, INIT_STEP, lane, noise)
         lp_y = propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y)
         if all_finite(lp_y, grad_y):
             log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
@@ -76,3 +78,23 @@ def initial_step_size(logp_grad, params, x, lp, grad, beta, target, key, noise, 
             break
         h = h * 2.0 if direction == 1 else h * 0.5
     return h
+
+
+@jit
+def log_weight_update(log_weights, level, n):
+    """Stochastic-approximation update of simulated-tempering log weights.
+
+    After the ``n``-th update (n >= 1) made at ``level``::
+
+        w_level <- w_level - gamma_n,   gamma_n = min(1, L / n)^0.6
+
+    Over-visited levels lose weight, so the occupancy is driven to uniform
+    (Wang and Landau 2001; Tan 2017, "Optimally adjusted mixture sampling").
+    Only differences of weights matter; the top level is kept at 0.
+    """
+    n_levels = log_weights.shape[0]
+    gamma = min(1.0, n_levels / n) ** 0.6
+    log_weights[level] -= gamma
+    top = log_weights[n_levels - 1]
+    for i in range(n_levels):
+        log_weights[i] -= top

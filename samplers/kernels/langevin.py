@@ -61,7 +61,7 @@ def log_accept_ratio(x, lp_x, grad_x, y, lp_y, grad_y, h, beta):
 
 
 @jit
-def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step,
+def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step, lane,
                   noise, y, grad_y):
     """One ULA or MALA transition of one chain, in place.
 
@@ -69,9 +69,10 @@ def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step
     Metropolis acceptance probability of the proposal (computed for ULA too,
     where it measures the discretisation error and drives step-size tuning),
     and whether the proposal had a non-finite log density or gradient.
-    ``noise``, ``y`` and ``grad_y`` are scratch vectors.
+    ``lane`` picks the replica's random stream; ``noise``, ``y`` and
+    ``grad_y`` are scratch vectors.
     """
-    fill_normals(key, step, NOISE, noise)
+    fill_normals(key, step, NOISE, lane, noise)
     lp_y = propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y)
     if not all_finite(lp_y, grad_y):
         return lp, 0.0, True
@@ -79,7 +80,7 @@ def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step
     accept_prob = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
     if np.isnan(accept_prob):
         accept_prob = 0.0
-    if metropolis and uniform(key, step, ACCEPT, 0) >= accept_prob:
+    if metropolis and uniform(key, step, ACCEPT, lane) >= accept_prob:
         return lp, accept_prob, False
     x[:] = y
     grad[:] = grad_y

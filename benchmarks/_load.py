@@ -1,0 +1,58 @@
+"""CPU time that *other* processes used while a benchmark ran (Linux ``/proc/stat``).
+
+Timings on a small shared machine are only meaningful when nothing else runs:
+with 2 cores, one busy neighbour halves a 2-thread benchmark and can stall
+spin-waiting OpenMP threads for whole scheduler time slices.  Both benchmark
+scripts wrap their measurements in :class:`OtherLoad` and print the result,
+so a contaminated table is visible as such.
+"""
+import os
+import time
+
+__all__ = ["OtherLoad"]
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _machine_busy_seconds():
+    """CPU seconds spent busy by the whole machine since boot, or ``None`` off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def _own_seconds():
+    """CPU seconds of this process and its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherLoad:
+    """Context manager: ``fraction`` of the machine's CPUs used by other processes."""
+
+    def __enter__(self):
+        self._busy, self._own, self._wall = _machine_busy_seconds(), _own_seconds(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self._wall
+        busy = _machine_busy_seconds()
+        if busy is None or self._busy is None:
+            self.fraction = None
+        else:
+            other = (busy - self._busy) - (_own_seconds() - self._own)
+            self.fraction = max(0.0, other) / (wall * (os.cpu_count() or 1))
+        return False
+
+    def report(self):
+        if self.fraction is None:
+            return "CPU use of other processes: unknown (no /proc/stat)"
+        text = (f"CPU use of other processes during the measurements: {100 * self.fraction:.1f}% "
+                f"of {os.cpu_count()} CPUs")
+        if self.fraction > 0.05:
+            text += "  (WARNING: the machine was not idle; timings are unreliable, rerun)"
+        return text

@@ -1,0 +1,81 @@
+"""Communication between the levels of a temperature ladder.
+
+Level ``i`` targets ``p_i(x) proportional to p(x)^beta_i`` with
+``0 < beta_0 < ... < beta_{L-1} = 1``; ``lp`` is always the *untempered*
+log p.
+
+* Simulated tempering (Ge, Lee and Risteski, arXiv 1812.00793; Marinari and
+  Parisi 1992): one state ``(i, x)``; a move to ``j = i +/- 1`` is accepted
+  with probability ``min(1, exp((beta_j - beta_i) lp(x) + w_j - w_i))`` where
+  ``w_i`` estimates ``-log Z_i``.  Lifted (Sakai and Hukushima 2016): the
+  proposal keeps a direction, flipped only on rejection, so the level walk is
+  non-reversible; reversible: ``j`` is ``i - 1`` or ``i + 1`` with
+  probability 1/2 each.
+* Parallel tempering: one replica per level; swapping the states of levels
+  ``i`` and ``i + 1`` is accepted with probability
+  ``min(1, exp((beta_{i+1} - beta_i) (lp(x_i) - lp(x_{i+1}))))``.
+  Deterministic even-odd (DEO, Syed et al. 2022, arXiv 1905.02939) swaps the
+  even pairs at even rounds and the odd pairs at odd rounds (non-reversible);
+  stochastic even-odd (SEO) picks the parity at random (reversible).
+
+Each function updates one chain's arrays in place and adds the acceptance
+probability of every attempted pair ``(i, i+1)`` to ``pair_accept[i]`` and 1
+to ``pair_tries[i]``.
+"""
+import numpy as np
+
+from .._jit import jit
+from .._rng import COMMUNICATE, uniform
+
+__all__ = ["level_move", "swap_replicas", "DEO", "SEO"]
+
+DEO = 0
+SEO = 1
+
+
+@jit
+def _accept_prob(log_ratio):
+    if np.isnan(log_ratio):
+        return 0.0
+    return 1.0 if log_ratio >= 0.0 else np.exp(log_ratio)
+
+
+@jit
+def level_move(level, direction, lp, betas, log_weights, lifted, key, step,
+               pair_accept, pair_tries):
+    """One simulated-tempering level move; returns the new ``(level, direction)``."""
+    n_levels = betas.shape[0]
+    if not lifted:
+        direction = 1 if uniform(key, step, COMMUNICATE, 1) < 0.5 else -1
+    proposal = level + direction
+    if proposal < 0 or proposal >= n_levels:
+        return level, -direction
+    log_ratio = (betas[proposal] - betas[level]) * lp + log_weights[proposal] - log_weights[level]
+    accept = _accept_prob(log_ratio)
+    pair = min(level, proposal)
+    pair_accept[pair] += accept
+    pair_tries[pair] += 1.0
+    if uniform(key, step, COMMUNICATE, 0) < accept:
+        return proposal, direction
+    return level, -direction
+
+
+@jit
+def swap_replicas(x, lp, grad, identity, betas, parity, key, step, pair_accept, pair_tries):
+    """Swap neighbouring replicas of one chain: pairs ``(i, i+1)`` with ``i % 2 == parity``.
+
+    ``x``, ``lp`` and ``grad`` are indexed by level; ``identity[i]`` names
+    the replica (walker) now at level ``i``, for counting round trips.
+    """
+    n_levels = betas.shape[0]
+    for i in range(parity, n_levels - 1, 2):
+        log_ratio = (betas[i + 1] - betas[i]) * (lp[i] - lp[i + 1])
+        accept = _accept_prob(log_ratio)
+        pair_accept[i] += accept
+        pair_tries[i] += 1.0
+        if uniform(key, step, COMMUNICATE, i) < accept:
+            for j in range(x.shape[1]):
+                x[i, j], x[i + 1, j] = x[i + 1, j], x[i, j]
+                grad[i, j], grad[i + 1, j] = grad[i + 1, j], grad[i, j]
+            lp[i], lp[i + 1] = lp[i + 1], lp[i]
+            identity[i], identity[i + 1] = identity[i + 1], identity[i]
