@@ -13,5 +13,8 @@ from .inference_data import concat
 from .langevin import Langevin
 from .sampler import Sampler
 from .targets import Gaussian, GaussianMixture, Target
+from .tempering import ParallelTempering, SimulatedTempering, tempering_summary
+from . import ladders
 
-__all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "concat", "__version__"]
+__all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "SimulatedTempering",
+           "ParallelTempering", "tempering_summary", "ladders", "concat", "__version__"]

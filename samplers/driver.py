@@ -268,10 +268,10 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
                               parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
             for r in range(n_replicas):
                 _round_trip(acc, state, c, r, top)
-        if tuning and settings.adapt_weights:
-            state.sa_count[c] += 1
-            log_weight_update(state.log_weights[c, :settings.max_level + 1], state.level[c, 0],
-                              state.sa_count[c])
+            if tuning and settings.adapt_weights:
+                state.sa_count[c] += 1
+                log_weight_update(state.log_weights[c, :settings.max_level + 1],
+                                  state.level[c, 0], state.sa_count[c])
 
         # Record.
         if tuning:

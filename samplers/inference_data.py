@@ -59,7 +59,10 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
             warmup_sample_stats=warmup_sample_stats,
             save_warmup=True,
         )
-    idata = az.from_dict(**kwargs)
+    with warnings.catch_warnings():
+        # Many short chains are legitimate here; the shapes are ours, not guessed.
+        warnings.filterwarnings("ignore", message="More chains .* than draws")
+        idata = az.from_dict(**kwargs)
     data_vars = {}
     for key, value in state.items():
         dims = ["chain"] + [f"{key}_dim_{i}" for i in range(value.ndim - 1)]

@@ -153,7 +153,8 @@ class Sampler:
         return [tune] if tune > 0 else []
 
     def _start(self, state, settings):
-        """Set up a fresh state after the initial log densities are known."""
+        """Set up a fresh state once the initial log densities are known; return the settings."""
+        return settings
 
     def _between_rounds(self, state, settings, acc, last):
         """Adapt after a tuning round; return the settings for what follows."""
@@ -193,7 +194,7 @@ class Sampler:
                 f"of chain(s) {np.flatnonzero(bad).tolist()}"
             )
         if saved is None:
-            self._start(state, settings)
+            settings = self._start(state, settings)
 
         n_warm = tune // thin if run["save_warmup"] else 0
         rec = driver.new_records(n_chains, draws, n_warm, dim)

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from samplers.tempering import (
+from samplers.ladders import (
     CommunicationBarrier,
     check_ladder,
     communication_barrier,

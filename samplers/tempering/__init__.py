@@ -1,20 +1,13 @@
-"""Tempering: inverse-temperature ladders (schedules) and their adaptation."""
-from .ladders import (
-    DEFAULT_BETA_MIN,
-    CommunicationBarrier,
-    check_ladder,
-    communication_barrier,
-    default_ladder,
-    equalize,
-    geometric,
-)
+"""Tempering: simulated tempering and parallel tempering on a ladder of inverse temperatures.
 
-__all__ = [
-    "DEFAULT_BETA_MIN",
-    "CommunicationBarrier",
-    "check_ladder",
-    "communication_barrier",
-    "default_ladder",
-    "equalize",
-    "geometric",
-]
+Split as in Pigeons.jl: the *explorer* is the Langevin transition
+(``kernels.langevin``), *communication* the level moves and swaps
+(``kernels.communication``), the *schedule* the ladder and its adaptation
+(``samplers.ladders``, applied between tuning rounds by ``base``), and the
+*evidence* the log partition functions (``evidence``).
+"""
+from .parallel import ParallelTempering
+from .simulated import SimulatedTempering
+from .summary import TemperingSummary, tempering_summary
+
+__all__ = ["SimulatedTempering", "ParallelTempering", "TemperingSummary", "tempering_summary"]

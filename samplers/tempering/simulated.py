@@ -1,0 +1,179 @@
+"""``SimulatedTempering``: Langevin on a ladder with moves between levels.
+
+The state is ``(i, x)``.  Within a level, Langevin at ``p^beta_i``: drift
+``h_i beta_i grad log p``, the same noise ``sqrt(2 h_i) xi`` (ULA, or MALA
+whose correction uses the tempered drift of the level).  Every
+``steps_per_swap`` steps a move to ``j = i +/- 1`` is accepted with
+probability
+
+    min(1, exp((beta_j - beta_i) log p(x) + w_j - w_i)),
+
+where ``w_i`` estimates ``-log Z_i``, ``Z_i = integral of p^beta_i``; with
+exact weights every level is visited equally often.  Ge, Lee and Risteski
+(arXiv 1710.02736, 1812.00793) prove that this chain mixes in polynomial
+time for mixtures of shifted log-concave components, where Langevin alone
+takes time exponential in the barrier.
+
+Weights (``log_weights``):
+
+* ``"adaptive"`` (default): stochastic approximation during warm-up
+  (``kernels.adaptation.log_weight_update``, one update per level move)
+  drives the occupancy to uniform, so every level is sampled; at the end of
+  warm-up the weights are frozen at the stepping-stone estimate of
+  ``-log Z_i`` from the last warm-up round, pooled over chains
+  (``evidence``), so the kept chain is a fixed Markov chain.
+* ``"paper"``: the progressive scheme of the paper: warm-up in ``L``
+  rounds; round ``r < L - 1`` runs on levels ``0..r`` (starting at the
+  hottest) and estimates ``Z_{r+1} / Z_r = E_{p_r}[exp((beta_{r+1} - beta_r)
+  log p)]`` from the steps at level ``r``, which sets ``w_{r+1}`` and opens
+  level ``r + 1``; the last round tunes step sizes on the whole ladder.
+* an array of ``L`` numbers: fixed weights.
+
+``lifted=True`` keeps a direction along the ladder, reversed only when a move
+is rejected (Sakai and Hukushima 2016): a non-reversible walk with a higher
+round-trip rate.  ``lifted=False`` proposes ``i - 1`` or ``i + 1`` at random,
+the reversible chain of the paper.
+"""
+import numpy as np
+
+from .. import driver
+from ..sampler import check_bool
+from .base import TemperingSampler
+from .evidence import log_ratios, log_z
+
+__all__ = ["SimulatedTempering"]
+
+#: Warm-up steps per level that the progressive ("paper") weights need at least.
+PAPER_STEPS_PER_LEVEL = 100
+
+
+class SimulatedTempering(TemperingSampler):
+    """Simulated tempering with Langevin exploration.
+
+    Parameters
+    ----------
+    betas : array, optional
+        Inverse temperatures, strictly increasing in (0, 1], ending at 1.
+        Default ``ladders.default_ladder(dim)``, adapted during warm-up.
+    step_size : float, optional
+        One step size for every level; default: tuned per level by dual
+        averaging to ``target_accept``.
+    steps_per_swap : int
+        Langevin steps between level moves (default 10).
+    log_weights : "adaptive", "paper" or array
+        Estimates of ``-log Z_i`` (see the module docstring).
+    lifted : bool
+        Non-reversible (lifted) level walk.
+    metropolis : bool
+        MALA instead of ULA within a level.
+    adapt_ladder : bool, optional
+        Equalise the level-move rejection between neighbours during warm-up;
+        default: when ``betas`` is not given (not with ``"paper"`` weights).
+
+    The posterior holds ``draws`` draws per chain at beta = 1: the chain runs
+    until it has spent ``draws * thin`` steps at the top level.
+    ``sample_stats.n_steps`` counts the steps since the previous draw;
+    ``idata.tempering`` holds the ladder, the weights, ``log_z`` with
+    ``log_z_se``, occupancy, level-move acceptance, round trips, the
+    communication barrier and the level trace.
+    """
+
+    name = "SimulatedTempering"
+    communication = driver.LEVEL_MOVES
+
+    def __init__(self, betas=None, *, step_size=None, steps_per_swap=10, log_weights="adaptive",
+                 lifted=True, metropolis=True, target_accept=0.574, adapt_ladder=None):
+        if isinstance(log_weights, str):
+            if log_weights not in ("adaptive", "paper"):
+                raise ValueError(f"log_weights must be 'adaptive', 'paper' or an array, got {log_weights!r}")
+            if log_weights == "paper" and adapt_ladder:
+                raise ValueError("adapt_ladder=True cannot be combined with log_weights='paper' "
+                                 "(its warm-up rounds open one level at a time)")
+            if log_weights == "paper":
+                adapt_ladder = False
+            self.fixed_weights = None
+        else:
+            if betas is None:
+                raise ValueError("log_weights given as an array needs the ladder it refers to: give betas")
+            weights = np.asarray(log_weights, dtype=np.float64)
+            if weights.shape != (np.asarray(betas).size,) or not np.all(np.isfinite(weights)):
+                raise ValueError(f"log_weights must be {np.asarray(betas).size} finite numbers "
+                                 f"(one per level of betas), got shape {weights.shape}")
+            if adapt_ladder:
+                raise ValueError("adapt_ladder=True cannot be combined with fixed log_weights")
+            adapt_ladder = False
+            self.fixed_weights = weights
+            log_weights = "fixed"
+        super().__init__(betas, step_size=step_size, steps_per_swap=steps_per_swap,
+                         metropolis=metropolis, target_accept=target_accept,
+                         adapt_ladder=adapt_ladder)
+        self.log_weights = log_weights
+        self.adapt_weights = log_weights == "adaptive"
+        self.lifted = check_bool(lifted, "lifted")
+
+    def settings(self):
+        weights = self.fixed_weights.tolist() if self.fixed_weights is not None else self.log_weights
+        return {**super().settings(), "log_weights": weights, "lifted": self.lifted}
+
+    def _tuning_rounds(self, tune):
+        if self.log_weights != "paper":
+            return super()._tuning_rounds(tune)
+        # L - 1 rounds that open one level each, then one on the whole ladder.
+        n_rounds = self._n_levels
+        return [tune * (r + 1) // n_rounds for r in range(n_rounds)]
+
+    def _execute(self, target, x0, keys, run, saved, progressbar):
+        if saved is None and self.log_weights == "paper":
+            self._n_levels = n_levels = self._ladder(target).size
+            if run["tune"] < PAPER_STEPS_PER_LEVEL * n_levels:
+                raise ValueError(
+                    f"tune={run['tune']} is too short for log_weights='paper': it needs at least "
+                    f"{PAPER_STEPS_PER_LEVEL} warm-up steps per level ({PAPER_STEPS_PER_LEVEL * n_levels})")
+        return super()._execute(target, x0, keys, run, saved, progressbar)
+
+    def _start(self, state, settings):
+        betas = settings.betas
+        n_levels = betas.size
+        if self.log_weights == "paper":
+            state.level[:] = 0
+            state.log_weights[:] = 0.0
+            return settings._replace(max_level=0)
+        state.level[:] = n_levels - 1
+        if self.fixed_weights is not None:
+            state.log_weights[:] = self.fixed_weights
+        else:
+            # Laplace guess, exact for a Gaussian centred at the chain's start:
+            # log Z(beta) = beta log p(x0) - (d/2) log beta + const.
+            dim = state.x.shape[2]
+            for c in range(state.x.shape[0]):
+                w = -betas * state.lp[c, 0] + 0.5 * dim * np.log(betas)
+                state.log_weights[c] = w - w[-1]
+        return settings
+
+    def _between_rounds(self, state, settings, acc, last):
+        if self.log_weights == "paper":
+            return self._open_next_level(state, settings, acc, last)
+        settings = super()._between_rounds(state, settings, acc, last)
+        if self.adapt_weights and last:
+            # Freeze the weights at the last round's stepping-stone estimate,
+            # pooled over chains: consistent, and far less noisy than the
+            # final iterate of any one chain's stochastic approximation
+            # (which served to spread the round's steps over all levels).
+            rel, _ = log_z(acc.stone)
+            if np.all(np.isfinite(rel)):
+                state.log_weights[:] = -rel
+        return settings
+
+    def _open_next_level(self, state, settings, acc, last):
+        """Progressive weights: estimate Z_{r+1}/Z_r at level r, then open level r + 1."""
+        r = settings.max_level
+        if last or r == settings.betas.size - 1:
+            return settings
+        ratio = log_ratios(acc.stone)[0][r]
+        if not np.isfinite(ratio):
+            raise RuntimeError(f"log_weights='paper': no draws at level {r} to estimate Z_{r + 1}/Z_{r}; "
+                               "increase tune")
+        state.log_weights[:, r + 1] = state.log_weights[:, r] - ratio
+        if r + 1 == settings.betas.size - 1:
+            state.log_weights[:] -= state.log_weights[:, -1:].copy()
+        return settings._replace(max_level=r + 1)
