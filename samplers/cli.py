@@ -1,70 +1,101 @@
-"""Command line: ``python -m samplers demo`` (also the ``samplers`` console script)."""
+"""Command line: ``python -m samplers demo`` (also the ``samplers`` console script).
+
+The demo samples a well-separated 2-D Gaussian mixture with unequal weights
+twice, from the same start in its lightest mode: MALA stays in that mode;
+simulated tempering visits every mode in proportion to its weight.
+"""
 import argparse
 import sys
 import time
 
 import numpy as np
 
-__all__ = ["main", "demo"]
+__all__ = ["main", "demo", "demo_target"]
 
-DEMO_MEANS = [[-2.5, 0.0], [2.5, 0.5], [0.0, 3.5]]
-DEMO_COVS = [[[1.0, 0.4], [0.4, 0.8]], [[0.6, -0.2], [-0.2, 1.0]], [[0.7, 0.0], [0.0, 0.5]]]
-DEMO_WEIGHTS = [0.2, 0.5, 0.3]
+DEMO_WEIGHTS = [0.1, 0.2, 0.3, 0.4]
+
+
+def demo_target():
+    """Four 2-D Gaussians 18 apart (about 15 of the widest standard deviations)."""
+    import samplers
+
+    means = [[0.0, 0.0], [18.0, 0.0], [0.0, 18.0], [18.0, 18.0]]
+    return samplers.GaussianMixture(means, covs=[0.5, 1.0, 0.7, 1.5], weights=DEMO_WEIGHTS)
+
+
+def _occupancy(target, idata):
+    draws = idata.posterior["x"].values.reshape(-1, target.dim)
+    return np.bincount(target.component_of(draws), minlength=target.n_components) / len(draws)
 
 
 def demo(out="samplers-demo.png", draws=20000, chains=4, seed=0, progressbar=True):
-    """Sample a 2-D Gaussian mixture with MALA, print the ArviZ summary, save a figure.
-
-    Returns the ``InferenceData`` and the figure's path.
-    """
+    """Run the demo, print the summaries, save the figure; return (MALA, ST) results and the path."""
     import samplers
     from samplers.inference_data import arviz
 
-    target = samplers.GaussianMixture(DEMO_MEANS, DEMO_COVS, DEMO_WEIGHTS)
-    sampler = samplers.Langevin(metropolis=True)
-    print(f"Target: 2-D Gaussian mixture, weights {DEMO_WEIGHTS}, means {DEMO_MEANS}")
-    print(f"Sampler: {sampler!r}, {chains} chains x {draws} draws, seed {seed}")
-    start = time.perf_counter()
-    idata = sampler.sample(target, draws=draws, chains=chains, rng=seed, progressbar=progressbar)
-    elapsed = time.perf_counter() - start
+    target = demo_target()
+    start = target.means[0]
+    print("Target: 2-D Gaussian mixture, weights", DEMO_WEIGHTS, "modes 18 apart")
+    print(f"Both samplers start in the lightest mode {start.tolist()}; {chains} chains x {draws} draws, "
+          f"seed {seed}\n")
+    results = {}
+    for label, sampler in (("MALA", samplers.Langevin(metropolis=True)),
+                           ("SimulatedTempering", samplers.SimulatedTempering())):
+        tic = time.perf_counter()
+        results[label] = sampler.sample(target, draws=draws, tune=3000, chains=chains, rng=seed,
+                                        initial=start, progressbar=progressbar)
+        occupancy = _occupancy(target, results[label])
+        tv = 0.5 * np.abs(occupancy - target.weights).sum()
+        print(f"{label}: mode occupancy {np.round(occupancy, 3).tolist()}  "
+              f"(exact {DEMO_WEIGHTS}), total variation {tv:.3f}, {time.perf_counter() - tic:.1f} s")
     az = arviz()
-    print(az.summary(idata, var_names=["x"]).to_string())
-    draws_xy = idata.posterior["x"].values.reshape(-1, 2)
-    occupancy = np.bincount(target.component_of(draws_xy), minlength=3) / len(draws_xy)
-    print("mode occupancy:", np.round(occupancy, 3), " exact weights:", DEMO_WEIGHTS)
-    stats = idata.sample_stats
-    print(f"acceptance rate {float(stats['acceptance_rate'].mean()):.3f}, "
-          f"divergences {int(stats['diverging'].sum())}, "
-          f"sampling {idata.posterior.attrs['sampling_time']:.3f} s, total {elapsed:.2f} s")
+    st = results["SimulatedTempering"]
+    print("\nArviZ summary of the simulated tempering draws:")
+    print(az.summary(st, var_names=["x"]).to_string())
+    print()
+    print(samplers.tempering_summary(st))
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from samplers.plots import plot_density_and_draws, plot_traces
+    from samplers.plots import plot_density_and_draws, plot_level_trace
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    plot_density_and_draws(target, draws_xy, axes[0], bounds=(-6, 6, -4, 7))
-    axes[0].set_title("MALA draws on the mixture density")
-    plot_traces(idata, axes[1])
-    axes[1].set_title("Traces of x[0]")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 9))
+    bounds = (-4, 23, -4, 23)
+    for ax, label in zip(axes[0], results):
+        plot_density_and_draws(target, results[label].posterior["x"].values, ax, bounds=bounds)
+        ax.set_title(f"{label} from the 0.1 mode")
+    plot_level_trace(st, axes[1, 0], chains=[0], first=3000)
+    axes[1, 0].set_title("Simulated tempering: level of chain 0 (first 3,000 steps)")
+    width = 0.27
+    k = np.arange(target.n_components)
+    axes[1, 1].bar(k - width, target.weights, width, label="exact", color="0.6")
+    for i, label in enumerate(results):
+        axes[1, 1].bar(k + i * width, _occupancy(target, results[label]), width, label=label)
+    axes[1, 1].set_xticks(k)
+    axes[1, 1].set_xlabel("mode")
+    axes[1, 1].set_ylabel("weight")
+    axes[1, 1].legend()
+    axes[1, 1].set_title("Mode weights")
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
     plt.close(fig)
-    print(f"figure written to {out}")
-    return idata, out
+    print(f"\nfigure written to {out}")
+    return results, out
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="samplers", description=__doc__)
+    parser = argparse.ArgumentParser(prog="samplers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="sample a 2-D Gaussian mixture and write a figure")
+    p = sub.add_parser("demo", help="Langevin vs simulated tempering on a separated mixture")
     p.add_argument("--out", default="samplers-demo.png", help="figure path (PNG)")
     p.add_argument("--draws", type=int, default=20000)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo(args.out, args.draws, args.chains, args.seed, progressbar=not args.no_progress)

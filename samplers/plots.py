@@ -1,7 +1,8 @@
 """Matplotlib figures (imported lazily: matplotlib is slow to import)."""
 import numpy as np
 
-__all__ = ["plot_density_and_draws", "plot_traces"]
+__all__ = ["plot_density_and_draws", "plot_traces", "plot_level_trace", "plot_occupancy",
+           "plot_swap_acceptance"]
 
 
 def plot_density_and_draws(target, draws, ax, *, bounds=None, max_points=4000, label=None):
@@ -42,4 +43,46 @@ def plot_traces(idata, ax, *, coordinate=0, var_name=None):
         ax.plot(chain, lw=0.6, label=f"chain {c}")
     ax.set_xlabel("draw")
     ax.set_ylabel(f"{name}[{coordinate}]")
+    return ax
+
+
+def plot_level_trace(idata, ax, *, chains=None, first=None, max_points=5000):
+    """Level index against step (every ``thin`` steps after warm-up) for simulated tempering.
+
+    ``first`` limits the plot to the first entries of the trace.
+    """
+    trace = idata["tempering"]["level_trace"].values
+    chains = range(trace.shape[0]) if chains is None else chains
+    for c in chains:
+        levels = trace[c][trace[c] >= 0][:first]
+        step = max(1, len(levels) // max_points)
+        ax.step(np.arange(0, len(levels), step), levels[::step], where="post", lw=0.7,
+                label=f"chain {c}")
+    ax.set_xlabel("step / thin")
+    ax.set_ylabel("level (0 = hottest)")
+    return ax
+
+
+def plot_occupancy(idata, ax):
+    """Fraction of steps spent at each level, against beta."""
+    ds = idata["tempering"]
+    ax.bar(np.arange(ds.sizes["level"]), ds["occupancy"].values, color="C0")
+    ax.axhline(1.0 / ds.sizes["level"], color="0.3", ls="--", lw=0.8, label="uniform")
+    ax.set_xticks(np.arange(ds.sizes["level"]))
+    ax.set_xticklabels([f"{b:.2g}" for b in ds["beta"].values], rotation=45)
+    ax.set_xlabel("beta")
+    ax.set_ylabel("occupancy")
+    return ax
+
+
+def plot_swap_acceptance(idata, ax):
+    """Acceptance of level moves or swaps between each pair of neighbouring levels."""
+    ds = idata["tempering"]
+    betas = ds["beta"].values
+    mid = np.sqrt(betas[:-1] * betas[1:])
+    ax.plot(mid, ds["swap_acceptance"].values, "o-")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("beta (geometric mid-point of the pair)")
+    ax.set_ylabel("acceptance")
     return ax
