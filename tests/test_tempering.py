@@ -158,6 +158,19 @@ def test_output_diagnostics_and_netcdf(separated, tmp_path):
     assert abs(temp["occupancy"].values.sum() - 1) < 1e-12
     trace = temp["level_trace"].values
     assert trace.min() >= -1 and trace.max() == n_levels - 1
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from samplers.plots import plot_level_trace, plot_occupancy, plot_swap_acceptance
+
+    fig, axes = plt.subplots(1, 3)
+    plot_level_trace(idata, axes[0])
+    plot_occupancy(idata, axes[1])
+    plot_swap_acceptance(idata, axes[2])
+    assert len(axes[0].lines) == 2 and len(axes[1].patches) == n_levels
+    plt.close(fig)
     text = str(samplers.tempering_summary(idata))
     assert "round trips per chain" in text and "communication barrier" in text
     path = tmp_path / "st.nc"
