@@ -165,11 +165,16 @@ def new_records(n_chains, draws, n_warm, dim):
                    block(n_warm, dtype=np.int64))
 
 
-@pjit
+@jit
 def initialize(logp_grad, params, state, settings, search_step):
     """Log density and gradient of every replica; with ``search_step``, an initial
-    step size per level (``initial_step_size``) and fresh dual averaging."""
-    for c in prange(state.x.shape[0]):
+    step size per level (``initial_step_size``) and fresh dual averaging.
+
+    Serial: it runs once per sample() call and costs a few hundred gradient
+    evaluations per chain, while a parallel version would add seconds of
+    compilation.
+    """
+    for c in range(state.x.shape[0]):
         _initialize_chain(logp_grad, params, state, settings, search_step, c)
 
 
@@ -197,7 +202,9 @@ def _initialize_chain(logp_grad, params, state, settings, search_step, c):
 def run_chunk(logp_grad, params, n_steps, state, settings, acc, rec):
     """Advance every chain by up to ``n_steps`` steps (see the module docstring)."""
     for c in prange(state.x.shape[0]):
-        _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c)
+        # np.int64: the prange index is unsigned when lowered; without the cast the
+        # chain body would be compiled twice (typed once as int64, once as uint64).
+        _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, np.int64(c))
 
 
 @jit
