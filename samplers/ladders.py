@@ -37,6 +37,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_count
+
 __all__ = [
     "DEFAULT_BETA_MIN",
     "CommunicationBarrier",
@@ -56,14 +58,6 @@ _END_TOLERANCE = 1e-12
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_open_unit(value, name):
@@ -171,7 +165,7 @@ def geometric(beta_min, n):
         Float64, shape ``(n,)``, first level exactly ``beta_min``, last exactly 1.
     """
     beta_min = _check_open_unit(beta_min, "beta_min")
-    n = _check_int(n, "n", 2)
+    n = check_count(n, "n", 2)
     betas = np.exp(np.linspace(math.log(beta_min), 0.0, n))
     betas[0], betas[-1] = beta_min, 1.0
     if np.any(np.diff(betas) <= 0.0):
@@ -255,9 +249,9 @@ def default_ladder(dim, *, beta_min=DEFAULT_BETA_MIN):
             raise ValueError("dim must be a positive int or a non-empty shape, got ()")
         size = 1
         for i, d in enumerate(dim):
-            size *= _check_int(d, f"dim[{i}]", 1)
+            size *= check_count(d, f"dim[{i}]", 1)
     else:
-        size = _check_int(dim, "dim", 1)
+        size = check_count(dim, "dim", 1)
     beta_min = _check_open_unit(beta_min, "beta_min")
     total = _gaussian_barrier_rate(size) * math.log(1.0 / beta_min)
     return geometric(beta_min, _levels_for_barrier(total))
@@ -431,7 +425,7 @@ def equalize(betas, rejection, n=None):
     """
     barrier = communication_barrier(betas, rejection)
     b = barrier.betas
-    n = b.size if n is None else _check_int(n, "n", 2)
+    n = b.size if n is None else check_count(n, "n", 2)
     if barrier.total == 0.0:
         barrier = communication_barrier(b, np.ones(b.size - 1))
     k = np.arange(1, n - 1, dtype=np.float64)

@@ -10,7 +10,8 @@ one level, no communication).
 """
 import numpy as np
 
-from .sampler import Sampler, check_bool, check_positive
+from ._checks import check_bool, check_positive
+from .sampler import Sampler
 
 __all__ = ["Langevin"]
 

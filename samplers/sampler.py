@@ -6,47 +6,17 @@ sampler does the same way: validating the arguments, turning ``rng`` into
 per-chain streams, choosing initial points, and the run's attributes.
 """
 import json
-import math
-import numbers
 import warnings
 
 import numpy as np
 
 from . import __version__, driver
+from ._checks import check_bool, check_count, check_positive
 from ._rng import chain_keys, make_seed
 from .inference_data import to_inference_data
 from .targets import Target
 
-__all__ = ["Sampler", "check_count", "check_positive", "check_bool"]
-
-
-def check_count(value, name, minimum=1):
-    """An int >= ``minimum``, or a ``ValueError``/``TypeError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def check_bool(value, name):
-    """A bool, or a ``TypeError`` naming ``name``."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
-
-
-def check_positive(value, name, allow_none=False, upper=None):
-    """A finite float > 0 (and < ``upper`` when given), or an error naming ``name``."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0 or (upper is not None and value >= upper):
-        bound = f" and < {upper}" if upper is not None else ""
-        raise ValueError(f"{name} must be finite and > 0{bound}, got {value}")
-    return value
+__all__ = ["Sampler"]
 
 
 class Sampler:

@@ -11,7 +11,8 @@ interpolated to the new levels.  The last round tunes on the final ladder.
 import numpy as np
 
 from .. import driver, ladders
-from ..sampler import Sampler, check_bool, check_count, check_positive
+from .._checks import check_bool, check_count, check_positive
+from ..sampler import Sampler
 from .evidence import log_z
 
 __all__ = ["TemperingSampler"]

@@ -37,7 +37,7 @@ the reversible chain of the paper.
 import numpy as np
 
 from .. import driver
-from ..sampler import check_bool
+from .._checks import check_bool
 from .base import TemperingSampler
 from .evidence import log_ratios, log_z
 
