@@ -118,9 +118,12 @@ def test_bit_identical_across_thread_counts():
     script = textwrap.dedent("""
         import hashlib, numpy as np, samplers
         t = samplers.GaussianMixture([[-3.0, 0.0], [3.0, 1.0]], covs=[0.5, 1.5], weights=[0.4, 0.6])
-        idata = samplers.Langevin(metropolis=True).sample(t, 200, tune=100, chains=4, rng=21,
-                                                          progressbar=False)
-        print(hashlib.sha256(idata.posterior["x"].values.tobytes()).hexdigest())
+        h = hashlib.sha256()
+        for sampler in (samplers.Langevin(metropolis=True), samplers.SimulatedTempering(),
+                        samplers.ParallelTempering()):
+            idata = sampler.sample(t, 200, tune=100, chains=4, rng=21, progressbar=False)
+            h.update(idata.posterior["x"].values.tobytes())
+        print(h.hexdigest())
     """)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     digests = []
