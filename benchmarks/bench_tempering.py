@@ -134,7 +134,10 @@ def describe_target(target, sds):
 
 def tv_error(target, draws):
     """0.5 * sum |occupancy - w| over the components, draws of shape (..., d)."""
-    comp = np.asarray(target.component_of(draws)).ravel()
+    flat = np.asarray(draws, dtype=np.float64).reshape(-1, DIM)
+    # In pieces: component_of makes (n, K, d) temporaries (a 10 s MALA run has ~2e7 draws).
+    comp = np.concatenate([np.asarray(target.component_of(flat[i:i + 100_000])).ravel()
+                           for i in range(0, flat.shape[0], 100_000)] or [np.zeros(0, int)])
     occ = np.bincount(comp, minlength=target.n_components) / max(comp.size, 1)
     return 0.5 * float(np.abs(occ - target.weights).sum()), occ
 
@@ -156,6 +159,26 @@ def samplers_runner(make):
     return run
 
 
+def numpy_mixture(target):
+    """The mixture's log density and gradient in NumPy, vectorised over leading axes of x (..., d)."""
+    means = target.means
+    inv_var = 1.0 / np.diagonal(target.covs, axis1=1, axis2=2)        # (K, d); covs are diagonal
+    log_coef = (np.log(target.weights) - 0.5 * DIM * np.log(2 * np.pi)
+                + 0.5 * np.sum(np.log(inv_var), axis=1))
+
+    def logp_grad(x):
+        diff = x[..., None, :] - means                                 # (..., K, d)
+        scaled = diff * inv_var
+        q = log_coef - 0.5 * np.sum(diff * scaled, axis=-1)            # (..., K)
+        top = q.max(axis=-1, keepdims=True)
+        e = np.exp(q - top)
+        s = e.sum(axis=-1, keepdims=True)
+        r = e / s
+        return (top + np.log(s))[..., 0], -np.einsum("...k,...kd->...d", r, scaled)
+
+    return logp_grad, inv_var
+
+
 def numpy_pt(target, x0, n_iter, seed, chains=CHAINS, n_levels=N_TEMPS, beta_min=0.01,
              target_accept=0.574):
     """Parallel tempering in NumPy: MALA at every level, DEO swaps, geometric ladder.
@@ -166,20 +189,7 @@ def numpy_pt(target, x0, n_iter, seed, chains=CHAINS, n_levels=N_TEMPS, beta_min
     """
     rng = np.random.default_rng(seed)
     betas = np.geomspace(beta_min, 1.0, n_levels)
-    means = target.means
-    inv_var = 1.0 / np.diagonal(target.covs, axis1=1, axis2=2)        # (K, d)
-    log_coef = (np.log(target.weights) - 0.5 * DIM * np.log(2 * np.pi)
-                + 0.5 * np.sum(np.log(inv_var), axis=1))
-
-    def logp_grad(x):
-        diff = x[..., None, :] - means                                 # (C, L, K, d)
-        scaled = diff * inv_var
-        q = log_coef - 0.5 * np.sum(diff * scaled, axis=-1)            # (C, L, K)
-        top = q.max(axis=-1, keepdims=True)
-        e = np.exp(q - top)
-        s = e.sum(axis=-1, keepdims=True)
-        r = e / s
-        return (top + np.log(s))[..., 0], -np.einsum("clk,clkd->cld", r, scaled)
+    logp_grad, inv_var = numpy_mixture(target)
 
     n_iter = int(n_iter)
     burn = n_iter // 2
@@ -220,32 +230,16 @@ def numpy_pt(target, x0, n_iter, seed, chains=CHAINS, n_levels=N_TEMPS, beta_min
 
 
 def check_numpy_logp(target):
-    """The hand-written log density/gradient must match the compiled target's."""
+    """The hand-written log density and gradient must match the compiled target's."""
     rng = np.random.default_rng(0)
     pts = target.means[rng.integers(0, target.n_components, 6)] + 2 * rng.standard_normal((6, DIM))
-    inv_var = 1.0 / np.diagonal(target.covs, axis1=1, axis2=2)
-    log_coef = (np.log(target.weights) - 0.5 * DIM * np.log(2 * np.pi)
-                + 0.5 * np.sum(np.log(inv_var), axis=1))
-    diff = pts[:, None, :] - target.means
-    q = log_coef - 0.5 * np.sum(diff * diff * inv_var, axis=-1)
-    lp = np.log(np.exp(q - q.max(1, keepdims=True)).sum(1)) + q.max(1)
+    logp_grad, _ = numpy_mixture(target)
+    lp, grad = logp_grad(pts)
     assert np.allclose(lp, target.logpdf(pts), rtol=1e-10, atol=1e-10), "numpy-PT log density mismatch"
     grad_out = np.empty(DIM)
-    for p in pts:
-        _, g = numpy_logp_grad_single(target, p)
+    for p, g in zip(pts, grad):
         target.logp_grad(p, target.params, grad_out)
         assert np.allclose(g, grad_out, rtol=1e-8, atol=1e-10), "numpy-PT gradient mismatch"
-
-
-def numpy_logp_grad_single(target, p):
-    inv_var = 1.0 / np.diagonal(target.covs, axis1=1, axis2=2)
-    log_coef = (np.log(target.weights) - 0.5 * DIM * np.log(2 * np.pi)
-                + 0.5 * np.sum(np.log(inv_var), axis=1))
-    diff = p - target.means
-    q = log_coef - 0.5 * np.sum(diff * diff * inv_var, axis=-1)
-    r = np.exp(q - q.max())
-    r /= r.sum()
-    return None, -np.sum(r[:, None] * diff * inv_var, axis=0)
 
 
 def walker_ball(x0, shape, rng):
@@ -428,6 +422,21 @@ def machine():
     return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
 
 
+def git_state():
+    """HEAD of the checkout that ``samplers`` comes from, and whether samplers/ has uncommitted edits."""
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(samplers.__file__)))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "samplers"],
+                               capture_output=True, text=True, check=True).stdout.split("\n")
+        dirty = [line[3:] for line in dirty if line.strip()]
+    except Exception:
+        return f"{root} (not a git checkout)"
+    return f"{root} at {head}" + (f", uncommitted changes in {', '.join(dirty)}" if dirty else ", clean")
+
+
 def versions():
     out = [f"python {platform.python_version()}"]
     for mod in ("samplers", "numpy", "numba", "arviz", "emcee", "ptemcee", "reddemcee"):
@@ -473,6 +482,7 @@ def main():
 
     print(f"machine: {machine()}")
     print(f"versions: {versions()}")
+    print(f"samplers from: {git_state()}")
     print(f"numba threads: {samplers_threads()}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     target, sds = make_target(args.scales, args.separation)
@@ -529,9 +539,18 @@ def main():
         peer_best = min(((summary[n][bi][1], n) for n in peers if summary[n][bi][1] is not None), default=None)
         if own_best and peer_best:
             ratio = own_best[0] / peer_best[0] if peer_best[0] > 0 else np.inf
-            print(f"at {b:g} s: samplers best {own_best[1]} mean TV {own_best[0]:.4f}; best peer "
-                  f"{peer_best[1]} {peer_best[0]:.4f}; ratio {ratio:.2f} (goal <= 0.2: "
-                  f"{'met' if ratio <= 0.2 else 'NOT met'})")
+            line = (f"at {b:g} s: samplers best {own_best[1]} mean TV {own_best[0]:.4f}; best peer "
+                    f"{peer_best[1]} {peer_best[0]:.4f}; ratio {ratio:.2f} (goal <= 0.2: "
+                    f"{'met' if ratio <= 0.2 else 'NOT met'})")
+            fails = sum(1 for r in table[own_best[1]] if isinstance(r[b], dict) and "fail" in r[b])
+            if fails:
+                # A raised run gave the user no draws: count it as the largest possible error, TV = 1.
+                tvs = [r[b]["tv"] if isinstance(r[b], dict) and "tv" in r[b] else 1.0
+                       for r in table[own_best[1]]]
+                r1 = np.mean(tvs) / peer_best[0]
+                line += (f"; but {own_best[1]} raised on {fails} of {len(tvs)} seeds: counting those as "
+                         f"TV = 1, mean {np.mean(tvs):.4f}, ratio {r1:.2f} ({'met' if r1 <= 0.2 else 'NOT met'})")
+            print(line)
     last = len(budgets) - 1
     for n in ("ST", "PT"):
         if n in summary:
