@@ -209,26 +209,11 @@ def run_chunk(logp_grad, params, n_steps, state, settings, acc, rec):
 
 @jit
 def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
-    """Chain ``c`` of :func:`run_chunk`, on private copies of its rows of the state.
+    """Chain ``c`` of :func:`run_chunk`.
 
-    Two reasons for the copies.  Speed: chains on different threads would
-    otherwise write to neighbouring elements (``steps[c]``, ``lp[c]``, ...)
-    of shared arrays at every step, and the cache lines bouncing between
-    cores (false sharing) made two threads several times slower than one.
-    Correctness: inside ``prange``, numba 0.68 loses writes to arrays reached
-    through a NamedTuple, so the chain runs in this serial function.
+    A separate (serial) function: inside ``prange``, numba 0.68 loses writes
+    to arrays reached through a NamedTuple (``state.steps[c] = ...``).
     """
-    own = _row(state, c)
-    own_acc = _acc_row(acc, c)
-    _run_steps(logp_grad, params, n_steps, own, settings, own_acc, rec, c, 0)
-    _write_row(state, own, c)
-    _write_acc_row(acc, own_acc, c)
-
-
-@jit
-def _run_steps(logp_grad, params, n_steps, state, settings, acc, rec, c, i):
-    """The steps of one chain: row ``i`` of ``state`` and ``acc``; row ``c`` of ``rec``
-    and of ``acc.level_trace``."""
     n_chains, n_replicas, dim = state.x.shape
     betas = settings.betas
     n_levels = betas.shape[0]
@@ -242,147 +227,95 @@ def _run_steps(logp_grad, params, n_steps, state, settings, acc, rec, c, i):
     y = np.empty(dim)
     grad_y = np.empty(dim)
     for _ in range(n_steps):
-        s = state.steps[i]
+        s = state.steps[c]
         tuning = s < settings.n_tune
-        if s >= settings.stop_step or (not tuning and state.collected[i] >= settings.draws):
+        if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
             break
-        t = state.offset[i] + s
+        t = state.offset[c] + s
         if tuning:
             batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
         else:
-            batch = state.collected[i] * n_batches // settings.draws
+            batch = state.collected[c] * n_batches // settings.draws
         batch = min(max(batch, 0), n_batches - 1)
 
         # Explore: a Langevin step of every replica at its level.
         for r in range(n_replicas):
-            lev = state.level[i, r]
-            h = state.step_size[i, lev]
-            if state.frozen[i]:
+            lev = state.level[c, r]
+            h = state.step_size[c, lev]
+            if state.frozen[c]:
                 accept, diverging = 0.0, True
             else:
-                state.lp[i, r], accept, diverging = langevin_step(
-                    logp_grad, params, state.x[i, r], state.lp[i, r], state.grad[i, r], h,
-                    betas[lev], settings.metropolis, state.keys[i], t, r, noise, y, grad_y)
+                state.lp[c, r], accept, diverging = langevin_step(
+                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
+                    betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
                 if diverging and not settings.metropolis:
-                    state.frozen[i] = True
+                    state.frozen[c] = True
             if r == tracked:
-                state.window[i, 0] += accept
-                state.window[i, 1] += 1.0 if diverging else 0.0
-                state.window[i, 2] += 1.0
+                state.window[c, 0] += accept
+                state.window[c, 1] += 1.0 if diverging else 0.0
+                state.window[c, 2] += 1.0
             if tuning and settings.adapt_step:
-                state.step_size[i, lev] = dual_averaging_update(
-                    state.adapt_state[i, lev], accept, settings.target_accept)
-            _accumulate(acc, i, lev, batch, betas, state.lp[i, r])
+                state.step_size[c, lev] = dual_averaging_update(
+                    state.adapt_state[c, lev], accept, settings.target_accept)
+            _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != 0 and (t + 1) % settings.steps_per_swap == 0:
             if settings.communication == 1:
-                state.level[i, 0], state.direction[i] = level_move(
-                    state.level[i, 0], state.direction[i], state.lp[i, 0], open_betas,
-                    state.log_weights[i], settings.lifted, state.keys[i], t,
-                    acc.pair_accept[i], acc.pair_tries[i])
+                state.level[c, 0], state.direction[c] = level_move(
+                    state.level[c, 0], state.direction[c], state.lp[c, 0], open_betas,
+                    state.log_weights[c], settings.lifted, state.keys[c], t,
+                    acc.pair_accept[c], acc.pair_tries[c])
             else:
                 if settings.communication == 2:
                     parity = ((t + 1) // settings.steps_per_swap) % 2
                 else:
-                    parity = 0 if uniform(state.keys[i], t, COMMUNICATE, n_levels) < 0.5 else 1
-                swap_replicas(state.x[i], state.lp[i], state.grad[i], state.identity[i], betas,
-                              parity, state.keys[i], t, acc.pair_accept[i], acc.pair_tries[i])
+                    parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
+                swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
+                              parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
             for r in range(n_replicas):
-                _round_trip(acc, state, i, r, top)
+                _round_trip(acc, state, c, r, top)
             if tuning and settings.adapt_weights:
-                state.sa_count[i] += 1
-                log_weight_update(state.log_weights[i, :settings.max_level + 1],
-                                  state.level[i, 0], state.sa_count[i])
+                state.sa_count[c] += 1
+                log_weight_update(state.log_weights[c, :settings.max_level + 1],
+                                  state.level[c, 0], state.sa_count[c])
 
         # Record.
         if tuning:
             if s == settings.n_tune - 1 and settings.adapt_step:
                 for lev in range(n_levels):
-                    if state.adapt_state[i, lev, 3] > 0:
-                        state.step_size[i, lev] = final_step_size(state.adapt_state[i, lev])
+                    if state.adapt_state[c, lev, 3] > 0:
+                        state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
             if (s + 1) % settings.thin == 0:
                 k = (s + 1) // settings.thin - 1
                 if k < n_warm:
-                    lev = state.level[i, tracked]
-                    rec.warm_x[c, k] = state.x[i, tracked]
-                    rec.warm_lp[c, k] = state.lp[i, tracked]
-                    rec.warm_accept[c, k] = state.window[i, 0] / state.window[i, 2]
-                    rec.warm_diverging[c, k] = state.window[i, 1] > 0.0
-                    rec.warm_step_size[c, k] = state.step_size[i, lev]
+                    lev = state.level[c, tracked]
+                    rec.warm_x[c, k] = state.x[c, tracked]
+                    rec.warm_lp[c, k] = state.lp[c, tracked]
+                    rec.warm_accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                    rec.warm_diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.warm_step_size[c, k] = state.step_size[c, lev]
                     rec.warm_level[c, k] = lev
-                state.window[i, :] = 0.0
+                state.window[c, :] = 0.0
             if s == settings.n_tune - 1:
-                state.window[i, :] = 0.0
+                state.window[c, :] = 0.0
         else:
             u = s - settings.n_tune
             if u % settings.thin == 0 and u // settings.thin < n_trace:
-                acc.level_trace[c, u // settings.thin] = state.level[i, 0]
-            if state.level[i, tracked] == top:
-                state.visits[i] += 1
-                if state.visits[i] % settings.thin == 0:
-                    k = state.collected[i]
-                    rec.x[c, k] = state.x[i, tracked]
-                    rec.lp[c, k] = state.lp[i, tracked]
-                    rec.accept[c, k] = state.window[i, 0] / state.window[i, 2]
-                    rec.diverging[c, k] = state.window[i, 1] > 0.0
-                    rec.step_size[c, k] = state.step_size[i, top]
-                    rec.n_steps[c, k] = int(state.window[i, 2])
-                    state.window[i, :] = 0.0
-                    state.collected[i] = k + 1
-        state.steps[i] = s + 1
-
-
-@jit
-def _row(state, c):
-    """Chain ``c`` of ``state`` as a one-chain ChainState of fresh arrays."""
-    return ChainState(
-        state.x[c:c + 1].copy(), state.lp[c:c + 1].copy(), state.grad[c:c + 1].copy(),
-        state.level[c:c + 1].copy(), state.identity[c:c + 1].copy(), state.phase[c:c + 1].copy(),
-        state.direction[c:c + 1].copy(), state.step_size[c:c + 1].copy(),
-        state.adapt_state[c:c + 1].copy(), state.log_weights[c:c + 1].copy(),
-        state.sa_count[c:c + 1].copy(), state.frozen[c:c + 1].copy(), state.window[c:c + 1].copy(),
-        state.keys[c:c + 1].copy(), state.offset[c:c + 1].copy(), state.steps[c:c + 1].copy(),
-        state.visits[c:c + 1].copy(), state.collected[c:c + 1].copy())
-
-
-@jit
-def _write_row(state, own, c):
-    state.x[c] = own.x[0]
-    state.lp[c] = own.lp[0]
-    state.grad[c] = own.grad[0]
-    state.level[c] = own.level[0]
-    state.identity[c] = own.identity[0]
-    state.phase[c] = own.phase[0]
-    state.direction[c] = own.direction[0]
-    state.step_size[c] = own.step_size[0]
-    state.adapt_state[c] = own.adapt_state[0]
-    state.log_weights[c] = own.log_weights[0]
-    state.sa_count[c] = own.sa_count[0]
-    state.frozen[c] = own.frozen[0]
-    state.window[c] = own.window[0]
-    state.steps[c] = own.steps[0]
-    state.visits[c] = own.visits[0]
-    state.collected[c] = own.collected[0]
-
-
-@jit
-def _acc_row(acc, c):
-    """Chain ``c`` of ``acc`` as one-chain Accumulators (the level trace stays shared:
-    it is long and written rarely)."""
-    return Accumulators(acc.pair_accept[c:c + 1].copy(), acc.pair_tries[c:c + 1].copy(),
-                        acc.occupancy[c:c + 1].copy(), acc.round_trips[c:c + 1].copy(),
-                        acc.stone[c:c + 1].copy(), acc.energy[c:c + 1].copy(), acc.level_trace)
-
-
-@jit
-def _write_acc_row(acc, own, c):
-    acc.pair_accept[c] = own.pair_accept[0]
-    acc.pair_tries[c] = own.pair_tries[0]
-    acc.occupancy[c] = own.occupancy[0]
-    acc.round_trips[c] = own.round_trips[0]
-    acc.stone[c] = own.stone[0]
-    acc.energy[c] = own.energy[0]
+                acc.level_trace[c, u // settings.thin] = state.level[c, 0]
+            if state.level[c, tracked] == top:
+                state.visits[c] += 1
+                if state.visits[c] % settings.thin == 0:
+                    k = state.collected[c]
+                    rec.x[c, k] = state.x[c, tracked]
+                    rec.lp[c, k] = state.lp[c, tracked]
+                    rec.accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                    rec.diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.step_size[c, k] = state.step_size[c, top]
+                    rec.n_steps[c, k] = int(state.window[c, 2])
+                    state.window[c, :] = 0.0
+                    state.collected[c] = k + 1
+        state.steps[c] = s + 1
 
 
 @jit
