@@ -7,12 +7,14 @@ the same Markov chain run three ways, in one process:
 
 a. ``samplers``: ``Langevin(step_size=h, metropolis=True).sample(target,
    draws=N, tune=0, chains=8, rng=0, initial=x0, progressbar=False)``.  Two
-   timings: ``idata.posterior.attrs["sampling_time"]`` (the compiled sampling loop only) and
-   the wall time of the whole ``sample()`` call (validation, set-up and the
-   ArviZ ``InferenceData``).
+   timings: ``idata.posterior.attrs["sampling_time"]`` (the compiled sampling
+   loop only) and the wall time of the whole ``sample()`` call (validation,
+   set-up and the ArviZ ``InferenceData``).  A third row, with one numba
+   thread, is a diagnostic.
 b. NumPy: a MALA written here, vectorised over the 8 chains (arrays of shape
    ``(8, 10)``); the mixture's log density and gradient are a log-sum-exp over
-   components with ``einsum``, vectorised over chains and components.
+   components with batched ``matmul``/``einsum``, vectorised over chains and
+   components.
 c. BlackJAX: ``blackjax.mala`` with the log density written in ``jax.numpy``
    (gradient by autodiff), ``jax.vmap`` over chains inside ``jax.lax.scan``
    over steps, ``jax.jit``-compiled, float64.  Skipped with a note when
@@ -53,7 +55,8 @@ from _load import OtherLoad
 
 # Benchmark the samplers on PYTHONPATH if there is one (e.g. a snapshot of a
 # commit: see README.md), otherwise this checkout, installed or not.
-if importlib.util.find_spec("samplers") is None:
+_spec = importlib.util.find_spec("samplers")
+if _spec is None or _spec.origin is None:  # absent, or only a stray namespace directory
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DIM = 10
