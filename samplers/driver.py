@@ -43,7 +43,7 @@ from ._jit import jit, logp_grad_type, pjit
 from ._rng import COMMUNICATE, uniform
 from .kernels.adaptation import (dual_averaging_init, dual_averaging_update, final_step_size,
                                  initial_step_size, log_weight_update)
-from .kernels.communication import DEO, level_move, swap_replicas
+from .kernels.communication import level_move, swap_replicas
 from .kernels.langevin import all_finite, langevin_step
 
 __all__ = ["ChainState", "Settings", "Accumulators", "Records", "new_state", "new_accumulators",
@@ -260,14 +260,14 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
             _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
-        if settings.communication != 0 and (t + 1) % settings.steps_per_swap == 0:
-            if settings.communication == 1:
+        if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
+            if settings.communication == LEVEL_MOVES:
                 state.level[c, 0], state.direction[c] = level_move(
                     state.level[c, 0], state.direction[c], state.lp[c, 0], open_betas,
                     state.log_weights[c], settings.lifted, state.keys[c], t,
                     acc.pair_accept[c], acc.pair_tries[c])
             else:
-                if settings.communication == 2:
+                if settings.communication == SWAPS_DEO:
                     parity = ((t + 1) // settings.steps_per_swap) % 2
                 else:
                     parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1

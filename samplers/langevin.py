@@ -8,8 +8,6 @@ biased by O(h).  MALA adds the Metropolis-Hastings test of
 ``kernels/langevin.py``; the multi-chain loop in ``driver.py`` (one replica,
 one level, no communication).
 """
-import numpy as np
-
 from ._checks import check_bool, check_positive
 from .sampler import Sampler
 

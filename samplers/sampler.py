@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from . import __version__, driver
-from ._checks import check_bool, check_count, check_positive
+from ._checks import check_count
 from ._rng import chain_keys, make_seed
 from .inference_data import to_inference_data
 from .targets import Target

@@ -27,10 +27,7 @@ import numpy as np
 from .._jit import jit
 from .._rng import COMMUNICATE, uniform
 
-__all__ = ["level_move", "swap_replicas", "DEO", "SEO"]
-
-DEO = 0
-SEO = 1
+__all__ = ["level_move", "swap_replicas"]
 
 
 @jit
