@@ -19,10 +19,13 @@ targets (a plain dispatcher argument would defeat caching).
 import numba
 from numba import types
 
-__all__ = ["jit", "pjit", "logp_grad_signature", "logp_grad_type", "VECTOR"]
+__all__ = ["jit", "pjit", "logp_grad_signature", "logp_grad_type", "batch_logp_grad_signature",
+           "batch_logp_grad_type", "VECTOR", "MATRIX"]
 
 #: A C-contiguous float64 vector: positions and gradients.
 VECTOR = types.float64[::1]
+#: A C-contiguous float64 matrix: one point per row (batched evaluation).
+MATRIX = types.float64[:, ::1]
 
 
 def jit(*args, **kwargs):
@@ -47,3 +50,13 @@ def logp_grad_signature(params_type):
 def logp_grad_type(params_type):
     """The first-class function type of a target's ``logp_grad``."""
     return types.FunctionType(logp_grad_signature(params_type))
+
+
+def batch_logp_grad_signature(params_type):
+    """``none(xs, params, grad_out, lp_out)``: many points (rows of ``xs``) in one call."""
+    return types.none(MATRIX, params_type, MATRIX, VECTOR)
+
+
+def batch_logp_grad_type(params_type):
+    """The first-class function type of a target's ``batch_logp_grad``."""
+    return types.FunctionType(batch_logp_grad_signature(params_type))

@@ -25,6 +25,7 @@ NOISE = 0          # Gaussian noise of the Langevin proposal
 ACCEPT = 1         # uniform of the Metropolis-Hastings test
 INIT_STEP = 2      # initial step-size search
 COMMUNICATE = 3    # level moves and swaps (tempering)
+SYMMETRY = 4       # random orthogonal moves (matrix targets)
 
 _M0 = np.uint64(0xD2E7470EE14C6C93)
 _M1 = np.uint64(0xCA5A826395121157)

@@ -26,6 +26,12 @@ one for simulated tempering.  Per draw, ``acceptance_rate`` is the mean
 acceptance probability of the tracked replica since the last draw and
 ``diverging`` whether any of those steps diverged.
 
+A target that evaluates many points in one call (``Target.batch_logp_grad``,
+for example matrix sensing, where that is one BLAS matrix product) runs the
+same step, step-major: :func:`run_chunk_batched`.  A target with a symmetry
+``X -> X O`` (``settings.symmetry_rank``) gets an exact random orthogonal
+move after each transition (``kernels.symmetry``).
+
 Python side (:func:`drive`): compile the loop for the target's ``params``
 type (once, then from the disk cache), call it on chunks of steps, update
 the progress bar between chunks.  Chunk sizes adapt so each call lasts about
@@ -39,15 +45,16 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._jit import jit, logp_grad_type, pjit
-from ._rng import COMMUNICATE, uniform
+from ._jit import batch_logp_grad_type, jit, logp_grad_type, pjit
+from ._rng import COMMUNICATE, NOISE, fill_normals, uniform
 from .kernels.adaptation import (dual_averaging_init, dual_averaging_update, final_step_size,
                                  initial_step_size, log_weight_update)
 from .kernels.communication import level_move, swap_replicas
-from .kernels.langevin import all_finite, langevin_step
+from .kernels.langevin import accept_or_reject, all_finite, langevin_step, propose
+from .kernels.symmetry import orthogonal_move
 
 __all__ = ["ChainState", "Settings", "Accumulators", "Records", "new_state", "new_accumulators",
-           "new_records", "initialize", "drive", "run_chunk", "CHUNK_SECONDS", "N_BATCHES",
+           "new_records", "initialize", "drive", "run_chunk", "run_chunk_batched", "CHUNK_SECONDS", "N_BATCHES",
            "NO_COMMUNICATION", "LEVEL_MOVES", "SWAPS_DEO", "SWAPS_SEO"]
 
 #: Target wall time of one compiled call between progress-bar updates.
@@ -97,6 +104,7 @@ class Settings(NamedTuple):
     stop_step: int           # no chain goes past this run step in this call
     round_first: int         # warm-up round used for the accumulator batches
     round_len: int
+    symmetry_rank: int       # k > 0: an orthogonal move X -> X O (k x k) after every transition
 
 
 class Accumulators(NamedTuple):
@@ -214,108 +222,188 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
     A separate (serial) function: inside ``prange``, numba 0.68 loses writes
     to arrays reached through a NamedTuple (``state.steps[c] = ...``).
     """
+    dim = state.x.shape[2]
+    noise = np.empty(dim)
+    y = np.empty(dim)
+    grad_y = np.empty(dim)
+    scratch = _symmetry_scratch(settings)
+    for _ in range(n_steps):
+        running, t, tuning, batch = _step_start(state, settings, c)
+        if not running:
+            break
+        # Explore: a Langevin step of every replica at its level.
+        for r in range(state.x.shape[1]):
+            lev = state.level[c, r]
+            if state.frozen[c]:
+                accept, diverging = 0.0, True
+            else:
+                state.lp[c, r], accept, diverging = langevin_step(
+                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r],
+                    state.step_size[c, lev], settings.betas[lev], settings.metropolis,
+                    state.keys[c], t, r, noise, y, grad_y)
+            _explored(state, settings, acc, c, r, t, tuning, batch, accept, diverging, scratch)
+        _step_end(state, settings, acc, rec, c, t, tuning)
+
+
+@jit
+def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, rec):
+    """:func:`run_chunk` for a target that evaluates many points in one call.
+
+    Step-major instead of chain-major: every chain proposes, then one call of
+    ``batch_logp_grad`` evaluates all ``C * R`` proposals (for matrix sensing,
+    one BLAS matrix-matrix product instead of ``C * R`` matrix-vector ones:
+    the sensing operator is read from memory once per step, not once per
+    chain), then every chain finishes its step.  Serial in the chains: the
+    parallelism is inside the batched evaluation.  The draws are those of
+    :func:`run_chunk`: the same random numbers, the same pieces of a step.
+    """
+    n_chains, n_replicas, dim = state.x.shape
+    ys = np.empty((n_chains * n_replicas, dim))
+    grads_y = np.empty((n_chains * n_replicas, dim))
+    lps_y = np.empty(n_chains * n_replicas)
+    noise = np.empty(dim)
+    running = np.zeros(n_chains, dtype=np.bool_)
+    ts = np.zeros(n_chains, dtype=np.int64)
+    tunings = np.zeros(n_chains, dtype=np.bool_)
+    batches = np.zeros(n_chains, dtype=np.int64)
+    scratch = _symmetry_scratch(settings)
+    for _ in range(n_steps):
+        for c in range(n_chains):
+            running[c], ts[c], tunings[c], batches[c] = _step_start(state, settings, c)
+            for r in range(n_replicas):
+                if running[c]:
+                    lev = state.level[c, r]
+                    fill_normals(state.keys[c], ts[c], NOISE, r, noise)
+                    propose(state.x[c, r], state.grad[c, r], state.step_size[c, lev],
+                            settings.betas[lev], noise, ys[c * n_replicas + r])
+        if not running.any():
+            break
+        batch_logp_grad(ys, params, grads_y, lps_y)
+        for c in range(n_chains):
+            if not running[c]:
+                continue
+            t = ts[c]
+            for r in range(n_replicas):
+                lev = state.level[c, r]
+                i = c * n_replicas + r
+                if state.frozen[c]:
+                    accept, diverging = 0.0, True
+                else:
+                    state.lp[c, r], accept, diverging = accept_or_reject(
+                        state.x[c, r], state.lp[c, r], state.grad[c, r], ys[i], lps_y[i],
+                        grads_y[i], state.step_size[c, lev], settings.betas[lev],
+                        settings.metropolis, state.keys[c], t, r)
+                _explored(state, settings, acc, c, r, t, tunings[c], batches[c], accept,
+                          diverging, scratch)
+            _step_end(state, settings, acc, rec, c, t, tunings[c])
+
+
+@jit
+def _symmetry_scratch(settings):
+    k = max(settings.symmetry_rank, 1)
+    return np.empty((k, k)), np.empty(k)
+
+
+@jit
+def _step_start(state, settings, c):
+    """Whether chain ``c`` takes another step in this call; its stream counter ``t``,
+    whether it is tuning, and its batch for the log Z batch means."""
+    s = state.steps[c]
+    tuning = s < settings.n_tune
+    if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
+        return False, 0, tuning, 0
+    n_batches = N_BATCHES
+    if tuning:
+        batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
+    else:
+        batch = state.collected[c] * n_batches // settings.draws
+    return True, state.offset[c] + s, tuning, min(max(batch, 0), n_batches - 1)
+
+
+@jit
+def _explored(state, settings, acc, c, r, t, tuning, batch, accept, diverging, scratch):
+    """Book-keeping after the Langevin transition of replica ``r``, then the
+    symmetry move when the target has one (``kernels.symmetry``)."""
+    lev = state.level[c, r]
+    if diverging and not settings.metropolis:
+        state.frozen[c] = True
+    if r == state.x.shape[1] - 1:  # the tracked replica
+        state.window[c, 0] += accept
+        state.window[c, 1] += 1.0 if diverging else 0.0
+        state.window[c, 2] += 1.0
+    if tuning and settings.adapt_step:
+        state.step_size[c, lev] = dual_averaging_update(
+            state.adapt_state[c, lev], accept, settings.target_accept)
+    if settings.symmetry_rank > 0 and not state.frozen[c]:
+        orthogonal_move(state.x[c, r], state.grad[c, r], settings.symmetry_rank, state.keys[c],
+                        t, r, scratch[0], scratch[1])
+    _accumulate(acc, c, lev, batch, settings.betas, state.lp[c, r])
+
+
+@jit
+def _step_end(state, settings, acc, rec, c, t, tuning):
+    """Communication (level moves or swaps), then recording; ends step ``s`` of chain ``c``."""
     n_chains, n_replicas, dim = state.x.shape
     betas = settings.betas
     n_levels = betas.shape[0]
     top = n_levels - 1
     tracked = n_replicas - 1
-    n_warm = rec.warm_x.shape[1]
-    n_trace = acc.level_trace.shape[1]
-    n_batches = acc.stone.shape[2]
-    open_betas = betas[:settings.max_level + 1]
-    noise = np.empty(dim)
-    y = np.empty(dim)
-    grad_y = np.empty(dim)
-    for _ in range(n_steps):
-        s = state.steps[c]
-        tuning = s < settings.n_tune
-        if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
-            break
-        t = state.offset[c] + s
-        if tuning:
-            batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
+    s = state.steps[c]
+    if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
+        if settings.communication == LEVEL_MOVES:
+            state.level[c, 0], state.direction[c] = level_move(
+                state.level[c, 0], state.direction[c], state.lp[c, 0],
+                betas[:settings.max_level + 1], state.log_weights[c], settings.lifted,
+                state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
         else:
-            batch = state.collected[c] * n_batches // settings.draws
-        batch = min(max(batch, 0), n_batches - 1)
-
-        # Explore: a Langevin step of every replica at its level.
+            if settings.communication == SWAPS_DEO:
+                parity = ((t + 1) // settings.steps_per_swap) % 2
+            else:
+                parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
+            swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
+                          parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
         for r in range(n_replicas):
-            lev = state.level[c, r]
-            h = state.step_size[c, lev]
-            if state.frozen[c]:
-                accept, diverging = 0.0, True
-            else:
-                state.lp[c, r], accept, diverging = langevin_step(
-                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
-                    betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
-                if diverging and not settings.metropolis:
-                    state.frozen[c] = True
-            if r == tracked:
-                state.window[c, 0] += accept
-                state.window[c, 1] += 1.0 if diverging else 0.0
-                state.window[c, 2] += 1.0
-            if tuning and settings.adapt_step:
-                state.step_size[c, lev] = dual_averaging_update(
-                    state.adapt_state[c, lev], accept, settings.target_accept)
-            _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
+            _round_trip(acc, state, c, r, top)
+        if tuning and settings.adapt_weights:
+            state.sa_count[c] += 1
+            log_weight_update(state.log_weights[c, :settings.max_level + 1],
+                              state.level[c, 0], state.sa_count[c])
 
-        # Communicate: level moves or swaps, every steps_per_swap steps.
-        if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
-            if settings.communication == LEVEL_MOVES:
-                state.level[c, 0], state.direction[c] = level_move(
-                    state.level[c, 0], state.direction[c], state.lp[c, 0], open_betas,
-                    state.log_weights[c], settings.lifted, state.keys[c], t,
-                    acc.pair_accept[c], acc.pair_tries[c])
-            else:
-                if settings.communication == SWAPS_DEO:
-                    parity = ((t + 1) // settings.steps_per_swap) % 2
-                else:
-                    parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
-                swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
-                              parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
-            for r in range(n_replicas):
-                _round_trip(acc, state, c, r, top)
-            if tuning and settings.adapt_weights:
-                state.sa_count[c] += 1
-                log_weight_update(state.log_weights[c, :settings.max_level + 1],
-                                  state.level[c, 0], state.sa_count[c])
-
-        # Record.
-        if tuning:
-            if s == settings.n_tune - 1 and settings.adapt_step:
-                for lev in range(n_levels):
-                    if state.adapt_state[c, lev, 3] > 0:
-                        state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
-            if (s + 1) % settings.thin == 0:
-                k = (s + 1) // settings.thin - 1
-                if k < n_warm:
-                    lev = state.level[c, tracked]
-                    rec.warm_x[c, k] = state.x[c, tracked]
-                    rec.warm_lp[c, k] = state.lp[c, tracked]
-                    rec.warm_accept[c, k] = state.window[c, 0] / state.window[c, 2]
-                    rec.warm_diverging[c, k] = state.window[c, 1] > 0.0
-                    rec.warm_step_size[c, k] = state.step_size[c, lev]
-                    rec.warm_level[c, k] = lev
+    if tuning:
+        if s == settings.n_tune - 1 and settings.adapt_step:
+            for lev in range(n_levels):
+                if state.adapt_state[c, lev, 3] > 0:
+                    state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
+        if (s + 1) % settings.thin == 0:
+            k = (s + 1) // settings.thin - 1
+            if k < rec.warm_x.shape[1]:
+                lev = state.level[c, tracked]
+                rec.warm_x[c, k] = state.x[c, tracked]
+                rec.warm_lp[c, k] = state.lp[c, tracked]
+                rec.warm_accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                rec.warm_diverging[c, k] = state.window[c, 1] > 0.0
+                rec.warm_step_size[c, k] = state.step_size[c, lev]
+                rec.warm_level[c, k] = lev
+            state.window[c, :] = 0.0
+        if s == settings.n_tune - 1:
+            state.window[c, :] = 0.0
+    else:
+        u = s - settings.n_tune
+        if u % settings.thin == 0 and u // settings.thin < acc.level_trace.shape[1]:
+            acc.level_trace[c, u // settings.thin] = state.level[c, 0]
+        if state.level[c, tracked] == top:
+            state.visits[c] += 1
+            if state.visits[c] % settings.thin == 0:
+                k = state.collected[c]
+                rec.x[c, k] = state.x[c, tracked]
+                rec.lp[c, k] = state.lp[c, tracked]
+                rec.accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                rec.diverging[c, k] = state.window[c, 1] > 0.0
+                rec.step_size[c, k] = state.step_size[c, top]
+                rec.n_steps[c, k] = int(state.window[c, 2])
                 state.window[c, :] = 0.0
-            if s == settings.n_tune - 1:
-                state.window[c, :] = 0.0
-        else:
-            u = s - settings.n_tune
-            if u % settings.thin == 0 and u // settings.thin < n_trace:
-                acc.level_trace[c, u // settings.thin] = state.level[c, 0]
-            if state.level[c, tracked] == top:
-                state.visits[c] += 1
-                if state.visits[c] % settings.thin == 0:
-                    k = state.collected[c]
-                    rec.x[c, k] = state.x[c, tracked]
-                    rec.lp[c, k] = state.lp[c, tracked]
-                    rec.accept[c, k] = state.window[c, 0] / state.window[c, 2]
-                    rec.diverging[c, k] = state.window[c, 1] > 0.0
-                    rec.step_size[c, k] = state.step_size[c, top]
-                    rec.n_steps[c, k] = int(state.window[c, 2])
-                    state.window[c, :] = 0.0
-                    state.collected[c] = k + 1
-        state.steps[c] = s + 1
+                state.collected[c] = k + 1
+    state.steps[c] = s + 1
 
 
 @jit
@@ -350,8 +438,9 @@ def _round_trip(acc, state, c, r, top):
         state.phase[c, walker] = 2
 
 
-def compile_for(kernel, target, args):
-    """Compile ``kernel(target.logp_grad, target.params, *args)`` for this params type.
+def compile_for(kernel, target, args, batched=False):
+    """Compile ``kernel(f, target.params, *args)`` for this params type, where ``f`` is
+    ``target.logp_grad`` (or ``target.batch_logp_grad`` when ``batched``).
 
     Returns the compiled entry point, to be called with the same arguments.
     The target function is typed as a first-class function, so the compiled
@@ -360,7 +449,8 @@ def compile_for(kernel, target, args):
     would not do: it would type the target as a dispatcher and compile (and
     fail to cache) a second version for every target function.
     """
-    arg_types = [logp_grad_type(target.params_type), target.params_type]
+    function_type = batch_logp_grad_type if batched else logp_grad_type
+    arg_types = [function_type(target.params_type), target.params_type]
     arg_types += [numba.typeof(a) for a in args]
     arg_types = tuple(arg_types)
     kernel.compile(arg_types)
@@ -368,14 +458,18 @@ def compile_for(kernel, target, args):
 
 
 def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
-    """Run :func:`run_chunk` until every chain reaches ``settings.stop_step`` or has its draws.
+    """Run :func:`run_chunk` (:func:`run_chunk_batched` for a target with a
+    ``batch_logp_grad``) until every chain reaches ``settings.stop_step`` or has its draws.
 
     ``progress`` is a tqdm bar counting warm-up steps plus draws (of the
     slowest chain), or ``None``.  ``max_steps`` bounds the run steps of a
     chain (simulated tempering that never reaches the top level); reaching it
     raises ``RuntimeError``.  Returns the wall time in seconds.
     """
-    compiled = compile_for(run_chunk, target, (0, state, settings, acc, rec))
+    batched = target.batch_logp_grad is not None
+    kernel, function = ((run_chunk_batched, target.batch_logp_grad) if batched
+                        else (run_chunk, target.logp_grad))
+    compiled = compile_for(kernel, target, (0, state, settings, acc, rec), batched)
     start = time.perf_counter()
     chunk = 1
     n_tune, draws = settings.n_tune, settings.draws
@@ -392,7 +486,7 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
     while not done():
         tic = time.perf_counter()
         before = int(state.steps.sum())
-        compiled(target.logp_grad, target.params, chunk, state, settings, acc, rec)
+        compiled(function, target.params, chunk, state, settings, acc, rec)
         target.raise_python_error()
         elapsed = time.perf_counter() - tic
         if progress is not None:

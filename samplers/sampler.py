@@ -113,6 +113,8 @@ class Sampler:
     steps_per_swap = 1
     lifted = True
     adapt_weights = False
+    #: k > 0: a random orthogonal move X -> X O (O in O(k)) after every transition.
+    symmetry_rank = 0
 
     def _ladder(self, target):
         """Inverse temperatures, increasing to 1."""
@@ -121,6 +123,10 @@ class Sampler:
     def _tuning_rounds(self, tune):
         """Run steps at which tuning rounds end (the last is ``tune``)."""
         return [tune] if tune > 0 else []
+
+    def _symmetry_rank(self, target):
+        """``k`` for symmetry moves X -> X O on a (d, k) target; 0 for none."""
+        return self.symmetry_rank
 
     def _start(self, state, settings):
         """Set up a fresh state once the initial log densities are known; return the settings."""
@@ -155,7 +161,8 @@ class Sampler:
             adapt_weights=bool(self.adapt_weights and saved is None),
             communication=self.communication, lifted=self.lifted,
             steps_per_swap=self.steps_per_swap, max_level=n_levels - 1, n_tune=tune, draws=draws,
-            thin=thin, stop_step=tune, round_first=0, round_len=max(tune, 1))
+            thin=thin, stop_step=tune, round_first=0, round_len=max(tune, 1),
+            symmetry_rank=self._symmetry_rank(target))
         driver.initialize_state(target, state, settings, adapt_step)
         bad = ~(np.isfinite(state.lp) & np.all(np.isfinite(state.grad), axis=2)).all(axis=1)
         if np.any(bad):

@@ -65,7 +65,8 @@ def initial_step_size(logp_grad, params, x, lp, grad, beta, target, key, lane, n
     direction = 0
     for trial in range(200):
         fill_normals(key, trial, INIT_STEP, lane, noise)
-        lp_y = propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y)
+        propose(x, grad, h, beta, noise, y)
+        lp_y = logp_grad(y, params, grad_y)
         if all_finite(lp_y, grad_y):
             log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
             accept = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)

@@ -25,7 +25,7 @@ import numpy as np
 from .._jit import jit
 from .._rng import ACCEPT, NOISE, fill_normals, uniform
 
-__all__ = ["propose", "log_accept_ratio", "langevin_step", "all_finite"]
+__all__ = ["propose", "log_accept_ratio", "langevin_step", "accept_or_reject", "all_finite"]
 
 
 @jit
@@ -39,12 +39,11 @@ def all_finite(value, vector):
 
 
 @jit
-def propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y):
-    """Write ``y = x + h beta grad + sqrt(2h) noise`` and its gradient; return log p(y)."""
+def propose(x, grad, h, beta, noise, y):
+    """Write the proposal ``y = x + h beta grad + sqrt(2h) noise``."""
     scale = np.sqrt(2.0 * h)
     for i in range(x.shape[0]):
         y[i] = x[i] + h * beta * grad[i] + scale * noise[i]
-    return logp_grad(y, params, grad_y)
 
 
 @jit
@@ -73,7 +72,19 @@ def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step
     ``grad_y`` are scratch vectors.
     """
     fill_normals(key, step, NOISE, lane, noise)
-    lp_y = propose(logp_grad, params, x, grad, h, beta, noise, y, grad_y)
+    propose(x, grad, h, beta, noise, y)
+    lp_y = logp_grad(y, params, grad_y)
+    return accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, step, lane)
+
+
+@jit
+def accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, step, lane):
+    """The second half of :func:`langevin_step`, given the proposal ``y``, ``log p(y)``
+    and its gradient: MALA's test (ULA takes every finite proposal); in place.
+
+    Separate so that the driver can evaluate the proposals of all chains in
+    one call (targets with a batched log density, ``Target.batch_logp_grad``).
+    """
     if not all_finite(lp_y, grad_y):
         return lp, 0.0, True
     log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)

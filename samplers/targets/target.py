@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
-from .._jit import logp_grad_signature
+from .._jit import batch_logp_grad_signature, logp_grad_signature
 
 __all__ = ["Target"]
 
@@ -36,6 +36,13 @@ class Target:
         Arrays passed to ``logp_grad`` unchanged.
     name : str, optional
         Name of the variable in the ArviZ output (default ``"x"``).
+    batch_logp_grad : numba.njit function, optional
+        ``batch_logp_grad(xs, params, grad_out, lp_out) -> None``: the same
+        log density at every row of ``xs`` (n, dim), gradients into the rows of
+        ``grad_out``, values into ``lp_out``.  Give it when many points cost
+        much less than many single calls (a shared matrix read once, as in
+        matrix sensing): the samplers then evaluate the proposals of all
+        chains in one call per step.
 
     Examples
     --------
@@ -48,7 +55,7 @@ class Target:
     >>> target = Target(logp_grad, 2, params=(np.eye(2),))
     """
 
-    def __init__(self, logp_grad, dim, params=(), *, name="x"):
+    def __init__(self, logp_grad, dim, params=(), *, name="x", batch_logp_grad=None):
         if not isinstance(logp_grad, CPUDispatcher):
             raise TypeError(
                 "logp_grad must be a numba.njit-compiled function "
@@ -71,6 +78,18 @@ class Target:
                 "logp_grad could not be compiled as logp_grad(x, params, grad_out) -> float "
                 f"for x a float64 vector and params of type {self.params_type}: {err}"
             ) from err
+        self.batch_logp_grad = None
+        if batch_logp_grad is not None:
+            if not isinstance(batch_logp_grad, CPUDispatcher):
+                raise TypeError("batch_logp_grad must be a numba.njit-compiled function, got "
+                                f"{type(batch_logp_grad).__name__}")
+            try:
+                batch_logp_grad.compile(batch_logp_grad_signature(self.params_type))
+            except Exception as err:  # noqa: BLE001 - numba's typing errors vary
+                raise TypeError(
+                    "batch_logp_grad could not be compiled as batch_logp_grad(xs, params, "
+                    f"grad_out, lp_out) for params of type {self.params_type}: {err}") from err
+            self.batch_logp_grad = batch_logp_grad
 
     @classmethod
     def from_python(cls, logp, grad, dim, *, name="x"):
