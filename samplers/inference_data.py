@@ -14,6 +14,7 @@ __all__ = ["arviz", "to_inference_data", "concat", "SAMPLER_STATE"]
 
 SAMPLER_STATE = "sampler_state"
 TEMPERING = "tempering"
+MATRIX_SUMMARY = "matrix_summary"
 
 
 def arviz():
@@ -98,7 +99,8 @@ def concat(first, *more):
             joined = datasets[-1]
         joined.attrs = dict(datasets[-1].attrs)
         groups[group] = joined
-    custom = {name: groups.pop(name) for name in (SAMPLER_STATE, TEMPERING) if name in groups}
+    custom = {name: groups.pop(name) for name in (SAMPLER_STATE, TEMPERING, MATRIX_SUMMARY)
+              if name in groups}
     idata = az.InferenceData(**groups)
     if custom:
         idata.add_groups(custom)

@@ -124,6 +124,10 @@ class Sampler:
         """Run steps at which tuning rounds end (the last is ``tune``)."""
         return [tune] if tune > 0 else []
 
+    def _fixed_step_size(self, target, x0):
+        """The step size of a fresh run, or ``None`` to tune it during warm-up."""
+        return self.step_size
+
     def _symmetry_rank(self, target):
         """``k`` for symmetry moves X -> X O on a (d, k) target; 0 for none."""
         return self.symmetry_rank
@@ -146,15 +150,16 @@ class Sampler:
         betas = saved["betas"][0].copy() if saved is not None else self._ladder(target)
         n_levels = betas.shape[0]
         n_replicas = n_levels if self.replica_per_level else 1
-        adapt_step = saved is None and self.step_size is None
+        step_size = None if saved is not None else self._fixed_step_size(target, x0)
+        adapt_step = saved is None and step_size is None
         if adapt_step and tune == 0:
             raise ValueError("step_size=None is tuned during warm-up: give tune > 0 or a step_size")
         if saved is not None:
             state = _restore(saved)
         else:
             state = driver.new_state(x0, keys, n_replicas, n_levels)
-            if self.step_size is not None:
-                state.step_size[:] = self.step_size
+            if step_size is not None:
+                state.step_size[:] = step_size
         settings = driver.Settings(
             betas=np.ascontiguousarray(betas, dtype=np.float64), metropolis=self.metropolis,
             adapt_step=adapt_step, target_accept=self.target_accept,

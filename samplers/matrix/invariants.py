@@ -1,0 +1,134 @@
+"""Rotation-invariant summaries of matrix posterior draws.
+
+X is identifiable only up to X -> X O (O orthogonal k x k), so every
+diagnostic is computed on quantities that do not see O (Moitra and Risteski
+2020, section 1):
+
+* the **loss** ||A(X X^T) - b||^2;
+* the **distance to the manifold** of minimisers, by orthogonal Procrustes
+  against a minimiser X0 (Schoenemann 1966): with X0^T X = U S V^T, the
+  rotation R = U V^T minimises ||X0 R - X||_F over O(k), and the distance is
+  ||X - X0 R||_F;
+* the **component**: sign det R, +1 near E1 = {X0 R : det R = 1} and -1 near
+  E2 = {X0 R : det R = -1}.  The two pieces are 2 sigma_k(X0) apart (reflect
+  the direction of the smallest singular value), the yardstick for "near";
+* the **singular values** of X, the square roots of the eigenvalues of X^T X;
+* **M = X X^T**, summarised per entry (mean, standard deviation, equal-tailed
+  credible interval) in blocks of rows, so no d x d matrix per draw is kept;
+* **aligned draws** X R^T, the draws rotated onto X0, for plots of X itself.
+
+``summarize`` puts all of it into an ``InferenceData``: the scalar invariants
+into ``posterior`` (so ``arviz.summary`` gives their R-hat and ESS),
+the component into ``sample_stats``, and the M summaries, X0, R-hat and ESS
+of the invariants into a ``matrix_summary`` group.
+"""
+import numpy as np
+
+from ..inference_data import MATRIX_SUMMARY, arviz
+
+__all__ = ["procrustes", "singular_values", "component_distance", "m_summary", "summarize",
+           "MATRIX_SUMMARY"]
+
+#: Floats of M evaluated at once when summarising (rows of M times draws times d).
+_BLOCK_FLOATS = 2 ** 24
+
+
+def procrustes(X, X0):
+    """Orthogonal Procrustes of draws ``X`` (..., d, k) against ``X0`` (d, k).
+
+    Returns ``(R, distance, component)``: R (..., k, k) minimising
+    ||X0 R - X||_F over orthogonal R, the distance ||X - X0 R||_F, and
+    sign det R (+1 or -1).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    u, _, vt = np.linalg.svd(np.swapaxes(X0, -1, -2) @ X)
+    R = u @ vt
+    distance = np.linalg.norm(X - X0 @ R, axis=(-2, -1))
+    component = np.where(np.linalg.det(R) < 0, -1, 1).astype(np.int8)
+    return R, distance, component
+
+
+def singular_values(X):
+    """Singular values of each X (..., d, k), largest first, from the k x k Gram matrix."""
+    X = np.asarray(X, dtype=np.float64)
+    eig = np.linalg.eigvalsh(np.swapaxes(X, -1, -2) @ X)
+    return np.sqrt(np.clip(eig[..., ::-1], 0.0, None))
+
+
+def component_distance(X0):
+    """Distance between the two pieces of the orbit of ``X0``: 2 sigma_k(X0)."""
+    return 2.0 * float(singular_values(X0)[-1])
+
+
+def m_summary(X, ci_prob=0.9):
+    """Mean, standard deviation and equal-tailed ``ci_prob`` interval of every entry of
+    M = X X^T over the draws ``X`` (n, d, k).
+
+    M is formed for a block of its rows at a time (``_BLOCK_FLOATS`` numbers),
+    so memory stays bounded for large d.  Returns four (d, d) arrays.
+    """
+    n, d, _ = X.shape
+    lower_q, upper_q = (1.0 - ci_prob) / 2.0, (1.0 + ci_prob) / 2.0
+    out = {name: np.empty((d, d)) for name in ("mean", "sd", "lower", "upper")}
+    rows = max(1, _BLOCK_FLOATS // max(n * d, 1))
+    Xt = np.swapaxes(X, 1, 2)
+    for start in range(0, d, rows):
+        stop = min(d, start + rows)
+        block = X[:, start:stop] @ Xt                      # (n, rows, d)
+        out["mean"][start:stop] = block.mean(axis=0)
+        out["sd"][start:stop] = block.std(axis=0, ddof=1) if n > 1 else 0.0
+        lo, hi = np.quantile(block, [lower_q, upper_q], axis=0)
+        out["lower"][start:stop] = lo
+        out["upper"][start:stop] = hi
+    return out["mean"], out["sd"], out["lower"], out["upper"]
+
+
+def summarize(idata, problem, X0, ci_prob=0.9):
+    """Add the invariants of the draws of ``problem`` in ``idata`` (see the module docstring).
+
+    ``X0`` is the reference minimiser.  Modifies and returns ``idata``.  Call
+    it again after ``samplers.concat`` of a run and its continuation to
+    summarise the joined draws.
+    """
+    import xarray as xr
+
+    az = arviz()
+    X0 = np.asarray(X0, dtype=np.float64).reshape(problem.d, problem.rank)
+    post = idata.posterior
+    draws = post[problem.name].values                        # (chain, draw, d, k)
+    chains, n_draws = draws.shape[:2]
+    R, distance, component = procrustes(draws, X0)
+    sv = singular_values(draws)
+    loss = problem.loss(draws)
+    aligned = draws @ np.swapaxes(R, -1, -2)
+    dims = ("chain", "draw")
+    idata.posterior = post.assign(
+        loss=(dims, loss), distance=(dims, distance),
+        singular_values=(dims + ("singular_value",), sv),
+        **{f"{problem.name}_aligned": (dims + post[problem.name].dims[2:], aligned)})
+    idata.sample_stats = idata.sample_stats.assign(component=(dims, component))
+
+    invariants = ["loss", "distance", "singular_values"]
+    table = az.summary(idata, var_names=invariants, kind="diagnostics")
+    mean, sd, lower, upper = m_summary(draws.reshape(chains * n_draws, problem.d, problem.rank),
+                                       ci_prob)
+    m_dims = ("M_dim_0", "M_dim_1")
+    data = {
+        "M_mean": (m_dims, mean), "M_sd": (m_dims, sd), "M_lower": (m_dims, lower),
+        "M_upper": (m_dims, upper), "M_hat": (m_dims, X0 @ X0.T),
+        "X0": (("X0_dim_0", "X0_dim_1"), X0),
+        "r_hat": (("invariant",), table["r_hat"].to_numpy()),
+        "ess_bulk": (("invariant",), table["ess_bulk"].to_numpy()),
+        "ess_tail": (("invariant",), table["ess_tail"].to_numpy()),
+    }
+    if hasattr(problem, "observed_mask"):
+        data["observed"] = (m_dims, problem.observed_mask())
+    attrs = dict(idata.posterior.attrs)
+    attrs.update(ci_prob=float(ci_prob), component_distance=component_distance(X0),
+                 n_summary_draws=int(chains * n_draws))
+    group = xr.Dataset(data, coords={"invariant": list(table.index)}, attrs=attrs)
+    if MATRIX_SUMMARY in idata.groups():
+        idata[MATRIX_SUMMARY] = group
+    else:
+        idata.add_groups({MATRIX_SUMMARY: group})
+    return idata

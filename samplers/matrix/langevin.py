@@ -1,0 +1,158 @@
+"""``MatrixLangevin``: Langevin for the posterior of a low-rank factor X near its orbit.
+
+For p(X) ~ exp(-beta ||A(X X^T) - b||^2) the mass sits, for large beta, near
+the two pieces E1 = {X0 R : det R = 1} and E2 = {X0 R : det R = -1} of the
+orbit of a minimiser X0 (Moitra and Risteski 2020, "Fast convergence for
+Langevin diffusion with manifold structure", arXiv 2002.05576).  Langevin
+started near a piece mixes over that piece's neighbourhood in polynomial
+time, and p is the equal-weight union of the two.  So the sampler
+
+1. finds X0: a spectral start (top-k eigenvectors of the moment matrix) and
+   gradient-based minimisation of the loss (``init="gd"``);
+2. puts chain c at X0 R_c with R_c a random rotation, det R_c = +1 for even c
+   and -1 for odd c, so both pieces carry chains;
+3. runs ULA (as in the paper) or MALA on every chain, with the default step
+   size h = step_scale / lambda_max, lambda_max the largest eigenvalue of the
+   Hessian of -log p at the initial point;
+4. optionally (``symmetry_moves=True``) multiplies X by a Haar-random
+   orthogonal matrix after every step, an exact move of p
+   (``kernels.symmetry``) that jumps between E1 and E2;
+5. summarises the draws by invariants (``invariants.summarize``).
+
+The loop is the package's driver; matrix sensing evaluates all chains in one
+BLAS product per step (``Target.batch_logp_grad``).
+"""
+import numpy as np
+
+from .._checks import check_bool, check_count, check_positive
+from .._rng import make_seed
+from ..inference_data import MATRIX_SUMMARY
+from ..langevin import Langevin
+from .invariants import summarize
+from .problems import MatrixProblem
+
+__all__ = ["MatrixLangevin"]
+
+
+class MatrixLangevin(Langevin):
+    """Posterior sampler for ``samplers.matrix`` problems (factorization, sensing, completion).
+
+    Parameters
+    ----------
+    step_size : float, optional
+        The Langevin step h.  ``None``: h = ``step_scale`` / lambda_max with
+        lambda_max the largest eigenvalue of the Hessian of -log p (beta
+        times the Hessian of the loss) at the initial point.  ULA is stable
+        for h < 2 / lambda_max; at h = 0.1 / lambda_max its stationary
+        variance along the stiffest direction is too large by the factor
+        1 / (1 - h lambda / 2), about 5%, and by less along softer ones (the
+        exact discrete-time variance of ULA on a Gaussian).  Not tuned: the
+        chain is a fixed Markov chain from the first step.
+    init : "gd", "spectral" or array (d, k)
+        The reference minimiser X0: spectral start then minimisation of the
+        loss (``problem.minimize``), the spectral start alone, or your own.
+    metropolis : bool
+        ``False``: ULA, as in the paper.  ``True``: MALA (exact for any h).
+    symmetry_moves : bool
+        After every Langevin step, replace X by X O with O Haar on O(k).
+    step_scale : float
+        The constant of the default step size.
+    ci_prob : float
+        Probability of the equal-tailed credible intervals of M = X X^T.
+
+    ``sample(problem, draws, ...)`` returns ``InferenceData`` with the draws
+    of X (``posterior.X``), their invariants (``loss``, ``distance``,
+    ``singular_values`` and the Procrustes-aligned ``X_aligned`` in
+    ``posterior``; ``component`` in ``sample_stats``) and the
+    ``matrix_summary`` group: per-entry mean, sd and interval of M, X0,
+    ``M_hat = X0 X0^T``, the observed mask (completion), R-hat and ESS of
+    the invariants.
+    """
+
+    def __init__(self, step_size=None, *, init="gd", metropolis=False, symmetry_moves=False,
+                 step_scale=0.1, ci_prob=0.9):
+        super().__init__(step_size, metropolis)
+        if isinstance(init, str):
+            if init not in ("gd", "spectral"):
+                raise ValueError(f"init must be 'gd', 'spectral' or an array (d, k), got {init!r}")
+            self.init = init
+        else:
+            self.init = np.array(init, dtype=np.float64)
+            if self.init.ndim != 2 or not np.all(np.isfinite(self.init)):
+                raise ValueError("init must be 'gd', 'spectral' or a finite array of shape (d, k)")
+        self.symmetry_moves = check_bool(symmetry_moves, "symmetry_moves")
+        self.step_scale = check_positive(step_scale, "step_scale", upper=2.0)
+        self.ci_prob = check_positive(ci_prob, "ci_prob", upper=1.0)
+        if self.ci_prob == 1.0:
+            raise ValueError("ci_prob must be below 1")
+
+    name = "MatrixLangevin"
+
+    def settings(self):
+        init = self.init if isinstance(self.init, str) else "array"
+        return {"step_size": self.step_size, "init": init, "metropolis": self.metropolis,
+                "symmetry_moves": self.symmetry_moves, "step_scale": self.step_scale,
+                "ci_prob": self.ci_prob}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"MatrixLangevin({args})"
+
+    def reference_point(self, problem):
+        """The minimiser X0 (d, k) the chains start from and the invariants refer to."""
+        self._check_target(problem)
+        if isinstance(self.init, str):
+            return problem.minimize() if self.init == "gd" else problem.spectral_init()
+        if self.init.shape != (problem.d, problem.rank):
+            raise ValueError(f"init must have shape {(problem.d, problem.rank)}, "
+                             f"got {self.init.shape}")
+        return self.init.copy()
+
+    def sample(self, target, draws=1000, *, tune=1000, chains=4, rng=None, initial=None,
+               thin=1, progressbar=True, save_warmup=False):
+        """As :meth:`Sampler.sample`; ``initial=None`` starts chain c at X0 R_c on piece
+        E1 (even c) or E2 (odd c).  The same ``rng`` gives the same rotations and draws."""
+        self._check_target(target)
+        chains = check_count(chains, "chains")
+        seed = make_seed(rng)
+        X0 = self.reference_point(target)
+        if initial is None:
+            initial = np.stack([X0 @ _rotation(target.rank, seed, c) for c in range(chains)])
+        idata = super().sample(target, draws, tune=tune, chains=chains, rng=seed,
+                               initial=initial, thin=thin, progressbar=progressbar,
+                               save_warmup=save_warmup)
+        return summarize(idata, target, X0, self.ci_prob)
+
+    def resume(self, idata, target, draws=1000, *, thin=1, progressbar=True):
+        """As :meth:`Sampler.resume`; the invariants of the continuation refer to the
+        same X0 (call ``invariants.summarize`` after ``concat`` to summarise both parts)."""
+        if MATRIX_SUMMARY not in idata.groups():
+            raise ValueError("idata has no matrix_summary group: it was not made by MatrixLangevin")
+        X0 = idata[MATRIX_SUMMARY]["X0"].values
+        more = super().resume(idata, target, draws, thin=thin, progressbar=progressbar)
+        return summarize(more, target, X0, self.ci_prob)
+
+    def _fixed_step_size(self, target, x0):
+        if self.step_size is not None:
+            return self.step_size
+        curvature = target.hessian_max_eig(x0[0].reshape(target.d, target.rank))
+        return self.step_scale / curvature
+
+    def _symmetry_rank(self, target):
+        return target.rank if self.symmetry_moves else 0
+
+    @staticmethod
+    def _check_target(target):
+        if not isinstance(target, MatrixProblem):
+            raise TypeError("target must be a samplers.matrix problem (Factorization, Sensing or "
+                            f"Completion), got {type(target).__name__}")
+
+
+def _rotation(k, seed, chain):
+    """A Haar-random k x k rotation with det +1 (even ``chain``) or -1 (odd)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chain, 1)))
+    q, r = np.linalg.qr(rng.standard_normal((k, k)))
+    q = q * np.sign(np.diag(r))
+    if (np.linalg.det(q) < 0) != (chain % 2 == 1):
+        q[:, -1] = -q[:, -1]
+    return q
