@@ -168,7 +168,11 @@ class Sampler:
             steps_per_swap=self.steps_per_swap, max_level=n_levels - 1, n_tune=tune, draws=draws,
             thin=thin, stop_step=tune, round_first=0, round_len=max(tune, 1),
             symmetry_rank=self._symmetry_rank(target))
-        driver.initialize_state(target, state, settings, adapt_step)
+        if saved is None:
+            # A continuation keeps the saved log densities and gradients:
+            # evaluating them again could differ in the last bit (a batched
+            # target's BLAS sums in another order) and change the draws.
+            driver.initialize_state(target, state, settings, adapt_step)
         bad = ~(np.isfinite(state.lp) & np.all(np.isfinite(state.grad), axis=2)).all(axis=1)
         if np.any(bad):
             raise ValueError(

@@ -585,6 +585,13 @@ class Completion(MatrixProblem):
         X = self._as_points(X)
         return np.einsum("...ec,...ec->...e", X[..., self.rows, :], X[..., self.cols, :])
 
+    def observed_mask(self):
+        """(d, d) boolean: True at the observed entries and their mirrors."""
+        mask = np.zeros((self.d, self.d), dtype=bool)
+        mask[self.rows, self.cols] = True
+        mask[self.cols, self.rows] = True
+        return mask
+
     def _moment_sparse(self):
         from scipy.sparse import coo_matrix
 
