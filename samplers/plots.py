@@ -2,7 +2,7 @@
 import numpy as np
 
 __all__ = ["plot_density_and_draws", "plot_traces", "plot_level_trace", "plot_occupancy",
-           "plot_swap_acceptance"]
+           "plot_swap_acceptance", "plot_distance_trace", "plot_entry_sd", "plot_interval_coverage"]
 
 
 def plot_density_and_draws(target, draws, ax, *, bounds=None, max_points=4000, label=None):
@@ -85,4 +85,62 @@ def plot_swap_acceptance(idata, ax):
     ax.set_ylim(0, 1)
     ax.set_xlabel("beta (geometric mid-point of the pair)")
     ax.set_ylabel("acceptance")
+    return ax
+
+
+# -- matrix posteriors (samplers.matrix) ---------------------------------------------------
+
+
+def plot_distance_trace(idata, ax):
+    """Distance to the orbit of X0 per draw and chain, against the distance between
+    its two pieces (``MatrixLangevin`` output)."""
+    distance = idata.posterior["distance"].values
+    components = idata.sample_stats["component"].values
+    for c in range(distance.shape[0]):
+        side = "E1" if components[c, 0] > 0 else "E2"
+        ax.plot(distance[c], lw=0.6, label=f"chain {c} (starts on {side})")
+    ax.axhline(idata.matrix_summary.attrs["component_distance"], color="k", ls="--", lw=0.8,
+               label="distance between E1 and E2")
+    ax.set_yscale("log")
+    ax.set_xlabel("draw")
+    ax.set_ylabel("Procrustes distance to X0 R")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_entry_sd(idata, ax, *, only_unobserved=True):
+    """Image of the posterior standard deviation of each entry of M = X X^T
+    (observed entries masked out for completion when ``only_unobserved``)."""
+    summary = idata.matrix_summary
+    sd = summary["M_sd"].values.copy()
+    if only_unobserved and "observed" in summary:
+        sd = np.ma.masked_array(sd, mask=summary["observed"].values)
+    image = ax.imshow(sd, cmap="viridis")
+    ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title("posterior sd of M" + (" (unobserved entries)" if only_unobserved else ""))
+    return ax
+
+
+def plot_interval_coverage(idata, truth, ax, *, only_unobserved=True):
+    """Posterior credible intervals of the entries of M (upper triangle) against the true
+    values, sorted by truth; the title gives the fraction covered."""
+    summary = idata.matrix_summary
+    d = truth.shape[0]
+    iu = np.triu_indices(d)
+    keep = np.ones(iu[0].size, dtype=bool)
+    if only_unobserved and "observed" in summary:
+        keep = ~summary["observed"].values[iu]
+    true = truth[iu][keep]
+    lo, hi = summary["M_lower"].values[iu][keep], summary["M_upper"].values[iu][keep]
+    mean = summary["M_mean"].values[iu][keep]
+    order = np.argsort(true)
+    covered = (lo <= true) & (true <= hi)
+    x = np.arange(true.size)
+    ax.vlines(x, (lo - true)[order], (hi - true)[order], color="0.6", lw=0.8,
+              label=f"{summary.attrs['ci_prob']:.0%} interval - truth")
+    ax.plot(x, (mean - true)[order], ".", ms=2, label="posterior mean - truth")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xlabel("entry of M (sorted by true value)")
+    ax.set_title(f"coverage {covered.mean():.1%} of {true.size} entries")
+    ax.legend(fontsize=7)
     return ax
