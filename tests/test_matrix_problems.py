@@ -113,7 +113,10 @@ def test_batch_evaluator_equals_per_point(name):
         value, grad = problem.logp_and_grad(xs[c])
         assert lps[c] == pytest.approx(value, rel=1e-12)
         np.testing.assert_allclose(grads[c], grad, rtol=1e-12, atol=1e-12 * np.abs(grad).max())
+    # One compiled version per problem class, however many problems are built.
+    make(name, noise_std=0.5)
     assert len(problem.batch_logp_grad.signatures) == 1
+    assert len(problem.logp_grad.signatures) == 1
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -149,6 +152,18 @@ def test_minimize_reaches_the_noise_floor(kind):
     assert problem.loss(X0) <= problem.loss(truth.X) * (1 + 1e-9)
     assert problem.loss(X0) > 0
     assert np.linalg.norm(X0 @ X0.T - truth.M) < 0.05 * np.linalg.norm(truth.M)
+
+
+def test_default_initial_is_a_rotated_spectral_start():
+    problem, truth = synthetic_problem("factorization", 8, 3, noise_std=0, beta=1.0, rng=8)
+    rng = np.random.default_rng(0)
+    starts = [problem.default_initial(rng).reshape(8, 3) for _ in range(20)]
+    signs = set()
+    for X in starts:
+        np.testing.assert_allclose(X @ X.T, truth.M, atol=1e-12)
+        # X = V O with V the spectral start: the sign of det(O) tells the component.
+        signs.add(np.sign(np.linalg.det(np.linalg.lstsq(problem.spectral_init(), X, rcond=None)[0])))
+    assert signs == {-1.0, 1.0}
 
 
 def test_spectral_init_is_exact_for_noiseless_factorization():
@@ -245,7 +260,7 @@ def test_completion_stores_each_pair_once_upper_and_sorted():
         (lambda: Completion([[0]], [[0]], [[1.0]], D, K, beta=1.0), ValueError, "rows must be 1-D"),
         (lambda: Completion([0], [0], [1.0], 0, 1, beta=1.0), ValueError, "d must be >= 1"),
         (lambda: Completion([0], [0], [1.0], D, D + 1, beta=1.0), ValueError, "rank must be <= d"),
-        (lambda: Completion([], [], [], D, K, beta=1.0), TypeError, "rows must be an array of integers"),
+        (lambda: Completion([], [], [], D, K, beta=1.0), ValueError, "rows must not be empty"),
     ],
 )
 def test_bad_input(make_problem, error, match):

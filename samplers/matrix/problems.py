@@ -154,7 +154,10 @@ def sensing_logp_grad_batch(xs, params, grad_out, lp_out):
 
     P (n, p) holds the packed Gram matrices of all rows; R = P S^T - b and
     G = R S are one matrix-matrix product each, so the (m, p) matrix S is read
-    twice per call instead of twice per row.
+    twice per call instead of twice per row.  Each row of G is then applied
+    to its X_c pair by pair (:func:`_unpack_grad`, O(p k), no d x d matrix).
+    Same helpers as the per-point function: the two agree to rounding
+    (gemm and gemv may sum in different orders).
     """
     s_packed, b, dk, scale = params
     d, k = dk[0], dk[1]
@@ -261,6 +264,8 @@ def _check_rank(rank, d):
 
 def _index_array(value, name, d):
     arr = np.asarray(value)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an array of integers, got dtype {arr.dtype}")
     if arr.ndim != 1:
@@ -334,6 +339,18 @@ class MatrixProblem(Target):
         grad = np.empty(self.dim)
         value = self.logp_grad(np.ascontiguousarray(x, dtype=np.float64), self._loss_params, grad)
         return -value, -grad
+
+    def default_initial(self, rng):
+        """The spectral start rotated by a Haar-random orthogonal k x k matrix (either determinant).
+
+        Chains started this way spread over both components of the orbit
+        {X O}; the spectral start is computed once and kept.
+        """
+        if getattr(self, "_spectral", None) is None:
+            self._spectral = self.spectral_init()
+        Q, R = np.linalg.qr(rng.standard_normal((self.rank, self.rank)))
+        Q = Q * np.sign(np.diagonal(R))  # the sign fix makes Q Haar-distributed
+        return (self._spectral @ Q).reshape(-1)
 
     # -- optimisation --------------------------------------------------------
     def spectral_init(self):
