@@ -154,7 +154,10 @@ def sensing_logp_grad_batch(xs, params, grad_out, lp_out):
 
     P (n, p) holds the packed Gram matrices of all rows; R = P S^T - b and
     G = R S are one matrix-matrix product each, so the (m, p) matrix S is read
-    twice per call instead of twice per row.
+    twice per call instead of twice per row.  Each row of G is then applied
+    to its X_c pair by pair (:func:`_unpack_grad`, O(p k), no d x d matrix).
+    Same helpers as the per-point function: the two agree to rounding
+    (gemm and gemv may sum in different orders).
     """
     s_packed, b, dk, scale = params
     d, k = dk[0], dk[1]
@@ -176,34 +179,37 @@ def completion_logp_grad(x, params, grad_out):
     """logp = -beta sum_e (X_i . X_j - v_e)^2 over observed pairs e = (i, j), i <= j.
 
     With r_e = X_i . X_j - v_e the loss gradient gets ``2 r_e X_j`` in row i
-    and ``2 r_e X_i`` in row j (``4 r_e X_i`` when i == j).  O(|observed| k);
-    the observations are sorted by row so that row i stays in cache.
+    and ``2 r_e X_i`` in row j; for i == j the two updates land in the same
+    row, giving the ``4 r_e X_i`` of d(X_i . X_i) = 2 X_i, so no branch is
+    needed.  The observations are in compressed rows (``indptr`` (d+1,),
+    int32 ``cols``): row i of X and its gradient accumulator stay in
+    registers/L1 while the pairs (i, j) stream by.  O(|observed| k).
     """
-    rows, cols, values, dk, scale = params
+    indptr, cols, values, dk, scale = params
     d, k = dk[0], dk[1]
     X = x.reshape((d, k))
     G = grad_out.reshape((d, k))
     for i in range(d):
         for c in range(k):
             G[i, c] = 0.0
+    gi = np.empty(k)
     loss = 0.0
-    for e in range(rows.shape[0]):
-        i = rows[e]
-        j = cols[e]
-        acc = 0.0
+    for i in range(d):
         for c in range(k):
-            acc += X[i, c] * X[j, c]
-        r = acc - values[e]
-        loss += r * r
-        if i == j:
-            w = 4.0 * r
+            gi[c] = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = cols[e]
+            acc = 0.0
             for c in range(k):
-                G[i, c] += w * X[i, c]
-        else:
+                acc += X[i, c] * X[j, c]
+            r = acc - values[e]
+            loss += r * r
             w = 2.0 * r
             for c in range(k):
-                G[i, c] += w * X[j, c]
+                gi[c] += w * X[j, c]
                 G[j, c] += w * X[i, c]
+        for c in range(k):
+            G[i, c] += gi[c]
     _scale_into(grad_out, -scale[0])
     return -scale[0] * loss
 
@@ -258,6 +264,8 @@ def _check_rank(rank, d):
 
 def _index_array(value, name, d):
     arr = np.asarray(value)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an array of integers, got dtype {arr.dtype}")
     if arr.ndim != 1:
@@ -331,6 +339,18 @@ class MatrixProblem(Target):
         grad = np.empty(self.dim)
         value = self.logp_grad(np.ascontiguousarray(x, dtype=np.float64), self._loss_params, grad)
         return -value, -grad
+
+    def default_initial(self, rng):
+        """The spectral start rotated by a Haar-random orthogonal k x k matrix (either determinant).
+
+        Chains started this way spread over both components of the orbit
+        {X O}; the spectral start is computed once and kept.
+        """
+        if getattr(self, "_spectral", None) is None:
+            self._spectral = self.spectral_init()
+        Q, R = np.linalg.qr(rng.standard_normal((self.rank, self.rank)))
+        Q = Q * np.sign(np.diagonal(R))  # the sign fix makes Q Haar-distributed
+        return (self._spectral @ Q).reshape(-1)
 
     # -- optimisation --------------------------------------------------------
     def spectral_init(self):
@@ -541,7 +561,8 @@ class Completion(MatrixProblem):
     r_e = X_i . X_j - v_e, grad L adds 2 r_e X_j to row i and 2 r_e X_i to row
     j (4 r_e X_i when i == j).  O(|observed| k) per evaluation from the index
     arrays, never a dense d x d matrix.  Observations are stored with
-    ``rows <= cols`` and sorted by row.  Moitra & Risteski (2020),
+    ``rows <= cols``, sorted by row then column (attributes ``rows``,
+    ``cols``, ``values``; the kernel reads them as compressed rows).  Moitra & Risteski (2020),
     arXiv:2002.05576.
 
     The spectral start uses P_Omega(M) (symmetrised) / q with
@@ -573,8 +594,9 @@ class Completion(MatrixProblem):
         self.rows = np.ascontiguousarray(lo)
         self.cols = np.ascontiguousarray(hi)
         self.values = np.ascontiguousarray(values)
+        indptr = np.searchsorted(self.rows, np.arange(d + 1)).astype(np.int64)
         super().__init__(completion_logp_grad, completion_logp_grad_batch, d, rank,
-                         (self.rows, self.cols, self.values), beta, noise_std,
+                         (indptr, self.cols.astype(np.int32), self.values), beta, noise_std,
                          values.shape[0])
 
     @property
