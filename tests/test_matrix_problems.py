@@ -102,8 +102,13 @@ def test_sensing_matrix_forms_agree():
     assert a.logp_and_grad(X)[0] == b.logp_and_grad(X)[0]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_batch_evaluator_equals_per_point(name):
+def test_only_sensing_is_batched():
+    assert make("factorization").batch_logp_grad is None
+    assert make("completion").batch_logp_grad is None
+
+
+def test_batch_evaluator_equals_per_point():
+    name = "sensing"
     problem = make(name)
     xs = np.random.default_rng(4).standard_normal((6, D * K))
     grads = np.empty_like(xs)

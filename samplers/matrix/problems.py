@@ -19,10 +19,10 @@ minimiser ``X0``.
 
 Every problem is a :class:`samplers.Target` of shape ``(d, k)`` and variable
 name ``"X"``; the sampler passes ``X`` as its C-order flattening (``X[i, c]``
-is ``x[i * k + c]``).  Besides the per-point ``logp_grad`` each problem has a
-``batch_logp_grad(xs, params, grad_out, lp_out)`` evaluating ``n`` points
-(rows of ``xs``) at once; for sensing it is two matrix-matrix products for
-all rows instead of two matrix-vector products per row.
+is ``x[i * k + c]``).  Sensing also has a ``batch_logp_grad(xs, params,
+grad_out, lp_out)`` evaluating ``n`` points (rows of ``xs``) at once: two
+matrix-matrix products for all rows instead of two matrix-vector products
+per row, so the driver evaluates all chains in one call per step.
 
 The compiled functions take ``params = (..., dk, scale)`` with
 ``dk = [d, k]`` (int64) and ``scale = [beta]``; the loss itself (``scale =
@@ -32,25 +32,14 @@ The compiled functions take ``params = (..., dk, scale)`` with
 import warnings
 
 import numpy as np
-from numba import types
 
 from .._checks import check_count, check_positive
-from .._jit import VECTOR, jit
+from .._jit import jit
 from ..targets.target import Target
 
 __all__ = ["MatrixProblem", "Factorization", "Sensing", "Completion",
-           "factorization_logp_grad", "factorization_logp_grad_batch",
-           "sensing_logp_grad", "sensing_logp_grad_batch",
-           "completion_logp_grad", "completion_logp_grad_batch", "batch_signature"]
-
-#: A C-contiguous float64 matrix: one point per row.
-MATRIX = types.float64[:, ::1]
-
-
-def batch_signature(params_type):
-    """``none(xs, params, grad_out, lp_out)`` for a given numba type of ``params``."""
-    return types.none(MATRIX, params_type, MATRIX, VECTOR)
-
+           "factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
+           "completion_logp_grad"]
 
 # ---------------------------------------------------------------------------
 # Compiled kernels.  Shared pieces are small @jit helpers so that the per-point
@@ -214,20 +203,6 @@ def completion_logp_grad(x, params, grad_out):
     return -scale[0] * loss
 
 
-@jit
-def factorization_logp_grad_batch(xs, params, grad_out, lp_out):
-    """:func:`factorization_logp_grad` for every row of ``xs``."""
-    for c in range(xs.shape[0]):
-        lp_out[c] = factorization_logp_grad(xs[c], params, grad_out[c])
-
-
-@jit
-def completion_logp_grad_batch(xs, params, grad_out, lp_out):
-    """:func:`completion_logp_grad` for every row of ``xs``."""
-    for c in range(xs.shape[0]):
-        lp_out[c] = completion_logp_grad(xs[c], params, grad_out[c])
-
-
 # ---------------------------------------------------------------------------
 # Argument checks (before any work; messages name the argument).
 # ---------------------------------------------------------------------------
@@ -300,9 +275,12 @@ class MatrixProblem(Target):
         ``beta = 1 / (2 noise_std^2)`` (both set whichever was given).
     m : int
         Number of observations (length of ``b``).
-    batch_logp_grad : numba function
-        ``batch_logp_grad(xs, params, grad_out, lp_out)``: the log density
-        and gradient at each row of ``xs`` (n, d*k), written in place.
+    batch_logp_grad : numba function or None
+        Sensing only: ``batch_logp_grad(xs, params, grad_out, lp_out)``, the
+        log density and gradient at each row of ``xs`` (n, d*k) in one BLAS
+        matrix product (``Target``).  Factorization and completion have no
+        shared operator to read once, so their chains run in parallel threads,
+        one point each.
     """
 
     def __init__(self, logp_grad, batch_logp_grad, d, rank, params, beta, noise_std, m):
@@ -312,11 +290,10 @@ class MatrixProblem(Target):
         self.noise_std = noise_std
         self.m = int(m)
         dk = np.array([d, rank], dtype=np.int64)
-        super().__init__(logp_grad, (d, rank), params + (dk, np.array([beta])), name="X")
+        super().__init__(logp_grad, (d, rank), params + (dk, np.array([beta])), name="X",
+                         batch_logp_grad=batch_logp_grad)
         # The same kernels with scale 1 evaluate -L(X) and -grad L(X).
         self._loss_params = self.params[:-1] + (np.array([1.0]),)
-        self.batch_logp_grad = batch_logp_grad
-        batch_logp_grad.compile(batch_signature(self.params_type))
 
     # -- evaluation --------------------------------------------------------
     def loss(self, X):
@@ -465,7 +442,7 @@ class Factorization(MatrixProblem):
         if not np.allclose(M, M.T, rtol=0.0, atol=1e-10 * max(np.abs(M).max(), 1e-300)):
             raise ValueError("M must be symmetric (the factorization posterior is over X X^T)")
         self.M = np.ascontiguousarray(0.5 * (M + M.T))
-        super().__init__(factorization_logp_grad, factorization_logp_grad_batch, d, rank,
+        super().__init__(factorization_logp_grad, None, d, rank,
                          (self.M,), beta, noise_std, d * d)
 
     @property
@@ -595,7 +572,7 @@ class Completion(MatrixProblem):
         self.cols = np.ascontiguousarray(hi)
         self.values = np.ascontiguousarray(values)
         indptr = np.searchsorted(self.rows, np.arange(d + 1)).astype(np.int64)
-        super().__init__(completion_logp_grad, completion_logp_grad_batch, d, rank,
+        super().__init__(completion_logp_grad, None, d, rank,
                          (indptr, self.cols.astype(np.int32), self.values), beta, noise_std,
                          values.shape[0])
 
