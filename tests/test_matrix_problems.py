@@ -332,3 +332,30 @@ def test_synthetic_problems_shapes_distinct_and_reproducible():
     # Singular values of the truth are O(1) by construction (entries N(0, 1/d)).
     top = np.linalg.eigvalsh(synthetic_problem("factorization", 200, 2, noise_std=0.1, rng=13)[1].M)[-2:]
     assert np.all((top > 0.5) & (top < 2.0))
+
+
+def test_sensing_normal_equations_match_the_direct_form():
+    # m > p = d(d+1)/2: the kernels work with Q = S^T S; the direct kernel on
+    # S itself must give the same log density and gradient (to rounding of
+    # the |b|^2 cancellation, about eps |b|^2 relative to the loss scale).
+    from samplers.matrix.problems import sensing_logp_grad, sensing_logp_grad_batch
+
+    problem, truth = synthetic_problem("sensing", 5, 2, m=60, noise_std=0.01, rng=21)
+    assert problem.normal_equations
+    direct = (problem.s_packed, problem.b, np.zeros(1)) + problem.params[3:]
+    xs = truth.X.reshape(1, -1) + 0.05 * np.random.default_rng(0).standard_normal((4, 10))
+    scale = problem.beta * problem.b @ problem.b
+    for x in xs:
+        g1, g2 = np.empty(10), np.empty(10)
+        lp1 = problem.logp_grad(x, problem.params, g1)
+        lp2 = sensing_logp_grad(x, direct, g2)
+        assert abs(lp1 - lp2) < 1e-12 * scale
+        np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-12 * np.abs(g2).max())
+    g_batch, lp_batch = np.empty_like(xs), np.empty(4)
+    problem.batch_logp_grad(xs, problem.params, g_batch, lp_batch)
+    g_direct, lp_direct = np.empty_like(xs), np.empty(4)
+    sensing_logp_grad_batch(xs, direct, g_direct, lp_direct)
+    np.testing.assert_allclose(lp_batch, lp_direct, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(g_batch, g_direct, rtol=1e-9, atol=1e-12 * np.abs(g_direct).max())
+    # Few measurements: the direct form is kept.
+    assert not synthetic_problem("sensing", 5, 2, m=10, noise_std=0.01, rng=21)[0].normal_equations
