@@ -211,3 +211,23 @@ def test_bad_targets_and_init_shape():
         MatrixLangevin(init=np.ones((4, 3))).sample(problem, draws=5)
     with pytest.raises(ValueError, match="chains"):
         MatrixLangevin().sample(problem, draws=5, chains=0)
+
+
+def test_m_summary_moments_and_both_interval_methods(monkeypatch):
+    from samplers.matrix import invariants
+
+    X = np.random.default_rng(3).normal(size=(500, 7, 3))
+    M = X @ np.swapaxes(X, 1, 2)
+    mean, sd, lower, upper, method = invariants.m_summary(X, 0.8)
+    assert method == "quantiles"
+    np.testing.assert_allclose(mean, M.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sd, M.std(axis=0, ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(lower, np.quantile(M, 0.1, axis=0), rtol=1e-12)
+    # Blocks of draws of any size give the same moments.
+    monkeypatch.setattr(invariants, "_BLOCK_FLOATS", 50)
+    np.testing.assert_allclose(invariants.m_summary(X, 0.8)[1], sd, rtol=1e-9)
+    # Too many values for quantiles: the normal interval mean -/+ z sd.
+    monkeypatch.setattr(invariants, "_QUANTILE_VALUES", 10)
+    mean2, sd2, lower2, upper2, method2 = invariants.m_summary(X, 0.8)
+    assert method2 == "normal"
+    np.testing.assert_allclose(upper2, mean + 1.2815515655446004 * sd, rtol=1e-9)

@@ -14,7 +14,8 @@ diagnostic is computed on quantities that do not see O (Moitra and Risteski
   the direction of the smallest singular value), the yardstick for "near";
 * the **singular values** of X, the square roots of the eigenvalues of X^T X;
 * **M = X X^T**, summarised per entry (mean, standard deviation, equal-tailed
-  credible interval) in blocks of rows, so no d x d matrix per draw is kept;
+  credible interval) by blocked matrix products, so no d x d matrix per
+  draw is ever formed (``m_summary``);
 * **aligned draws** X R^T, the draws rotated onto X0, for plots of X itself.
 
 ``summarize`` puts all of it into an ``InferenceData``: the scalar invariants
@@ -29,8 +30,10 @@ from ..inference_data import MATRIX_SUMMARY, arviz
 __all__ = ["procrustes", "singular_values", "component_distance", "m_summary", "summarize",
            "MATRIX_SUMMARY"]
 
-#: Floats of M evaluated at once when summarising (rows of M times draws times d).
+#: Floats held at once by the blocked products of ``m_summary``.
 _BLOCK_FLOATS = 2 ** 24
+#: Largest number of draws times entries of M for empirical-quantile intervals.
+_QUANTILE_VALUES = 10 ** 8
 
 
 def procrustes(X, X0):
@@ -61,26 +64,47 @@ def component_distance(X0):
 
 
 def m_summary(X, ci_prob=0.9):
-    """Mean, standard deviation and equal-tailed ``ci_prob`` interval of every entry of
-    M = X X^T over the draws ``X`` (n, d, k).
+    """Mean, standard deviation and ``ci_prob`` credible interval of every entry of
+    M = X X^T over the draws ``X`` (n, d, k), without forming M per draw.
 
-    M is formed for a block of its rows at a time (``_BLOCK_FLOATS`` numbers),
-    so memory stays bounded for large d.  Returns four (d, d) arrays.
+    The moments come from two matrix products over blocks of draws:
+    sum_n X_n X_n^T = Y Y^T with Y = [X_1 ... X_n] (d x nk), and
+    sum_n (X_n X_n^T)_ij^2 = (Z Z^T)_ij with Z_i = (w_ab X_nia X_nib) over n and
+    a <= b, w_aa = 1 and w_ab = sqrt(2): O(n d^2 k^2) work, O(d^2) memory.
+    The interval is equal-tailed from the empirical quantiles when the n d^2
+    values fit ``_QUANTILE_VALUES`` (M formed for a few rows at a time), and
+    mean -/+ z sd otherwise (the posterior of M near the orbit is nearly
+    Gaussian for large beta: the Laplace approximation).  Returns four (d, d)
+    arrays and the interval method, ``"quantiles"`` or ``"normal"``.
     """
-    n, d, _ = X.shape
-    lower_q, upper_q = (1.0 - ci_prob) / 2.0, (1.0 + ci_prob) / 2.0
-    out = {name: np.empty((d, d)) for name in ("mean", "sd", "lower", "upper")}
-    rows = max(1, _BLOCK_FLOATS // max(n * d, 1))
-    Xt = np.swapaxes(X, 1, 2)
-    for start in range(0, d, rows):
-        stop = min(d, start + rows)
-        block = X[:, start:stop] @ Xt                      # (n, rows, d)
-        out["mean"][start:stop] = block.mean(axis=0)
-        out["sd"][start:stop] = block.std(axis=0, ddof=1) if n > 1 else 0.0
-        lo, hi = np.quantile(block, [lower_q, upper_q], axis=0)
-        out["lower"][start:stop] = lo
-        out["upper"][start:stop] = hi
-    return out["mean"], out["sd"], out["lower"], out["upper"]
+    n, d, k = X.shape
+    a, b = np.triu_indices(k)
+    weight = np.where(a == b, 1.0, np.sqrt(2.0))
+    first = np.zeros((d, d))
+    second = np.zeros((d, d))
+    draws_per_block = max(1, _BLOCK_FLOATS // max(d * a.size, 1))
+    for start in range(0, n, draws_per_block):
+        block = X[start:start + draws_per_block]                    # (nb, d, k)
+        Y = np.moveaxis(block, 1, 0).reshape(d, -1)
+        first += Y @ Y.T
+        Z = np.moveaxis(block[:, :, a] * block[:, :, b] * weight, 1, 0).reshape(d, -1)
+        second += Z @ Z.T
+    mean = first / n
+    var = (second - n * mean * mean) / max(n - 1, 1)
+    sd = np.sqrt(np.clip(var, 0.0, None))
+    if n * d * d <= _QUANTILE_VALUES:
+        lower, upper = np.empty((d, d)), np.empty((d, d))
+        rows = max(1, _BLOCK_FLOATS // max(n * d, 1))
+        Xt = np.swapaxes(X, 1, 2)
+        for start in range(0, d, rows):
+            stop = min(d, start + rows)
+            lower[start:stop], upper[start:stop] = np.quantile(
+                X[:, start:stop] @ Xt, [(1.0 - ci_prob) / 2.0, (1.0 + ci_prob) / 2.0], axis=0)
+        return mean, sd, lower, upper, "quantiles"
+    from scipy.stats import norm
+
+    z = norm.ppf((1.0 + ci_prob) / 2.0)
+    return mean, sd, mean - z * sd, mean + z * sd, "normal"
 
 
 def summarize(idata, problem, X0, ci_prob=0.9):
@@ -110,8 +134,8 @@ def summarize(idata, problem, X0, ci_prob=0.9):
 
     invariants = ["loss", "distance", "singular_values"]
     table = az.summary(idata, var_names=invariants, kind="diagnostics")
-    mean, sd, lower, upper = m_summary(draws.reshape(chains * n_draws, problem.d, problem.rank),
-                                       ci_prob)
+    mean, sd, lower, upper, method = m_summary(
+        draws.reshape(chains * n_draws, problem.d, problem.rank), ci_prob)
     m_dims = ("M_dim_0", "M_dim_1")
     data = {
         "M_mean": (m_dims, mean), "M_sd": (m_dims, sd), "M_lower": (m_dims, lower),
@@ -124,7 +148,8 @@ def summarize(idata, problem, X0, ci_prob=0.9):
     if hasattr(problem, "observed_mask"):
         data["observed"] = (m_dims, problem.observed_mask())
     attrs = dict(idata.posterior.attrs)
-    attrs.update(ci_prob=float(ci_prob), component_distance=component_distance(X0),
+    attrs.update(ci_prob=float(ci_prob), interval_method=method,
+                 component_distance=component_distance(X0),
                  n_summary_draws=int(chains * n_draws))
     group = xr.Dataset(data, coords={"invariant": list(table.index)}, attrs=attrs)
     if MATRIX_SUMMARY in idata.groups():
