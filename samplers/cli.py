@@ -83,6 +83,8 @@ def demo(out="samplers-demo.png", draws=20000, chains=4, seed=0, progressbar=Tru
     fig.savefig(out, dpi=100)
     plt.close(fig)
     print(f"\nfigure written to {out}")
+    print("\nMore: posteriors of low-rank matrices (samplers.matrix.MatrixLangevin) in "
+          "examples/matrix_sensing.py and examples/matrix_completion.py.")
     return results, out
 
 
