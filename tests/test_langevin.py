@@ -123,12 +123,21 @@ def test_bit_identical_across_thread_counts():
                         samplers.ParallelTempering()):
             idata = sampler.sample(t, 200, tune=100, chains=4, rng=21, progressbar=False)
             h.update(idata.posterior["x"].values.tobytes())
+        # Matrix targets: completion (chains in threads) and sensing (all chains in
+        # one BLAS product per step, whose thread count changes with the run).
+        from samplers.matrix import MatrixLangevin, synthetic_problem
+        for kind, size in (("completion", dict(n_observed=30)), ("sensing", dict(m=60))):
+            problem, _ = synthetic_problem(kind, 8, 2, noise_std=0.01, rng=3, **size)
+            idata = MatrixLangevin(symmetry_moves=True).sample(problem, 100, tune=20, chains=4,
+                                                               rng=4, progressbar=False)
+            h.update(idata.posterior["X"].values.tobytes())
         print(h.hexdigest())
     """)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     digests = []
     for threads in ("1", "2"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads, PYTHONPATH=root)
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
+                   PYTHONPATH=root)
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                              text=True, check=True)
         digests.append(out.stdout.strip().splitlines()[-1])
