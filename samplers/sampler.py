@@ -29,7 +29,7 @@ class Sampler:
         """The constructor arguments, as recorded in the output's attributes."""
         raise NotImplementedError
 
-    def sample(self, target, draws=1000, *, tune=1000, chains=4, rng=None, initial=None,
+    def sample(self, target, draws=1000, *, tune=None, chains=4, rng=None, initial=None,
                thin=1, progressbar=True, save_warmup=False):
         """Draw ``draws`` samples per chain after ``tune`` warm-up steps.
 
@@ -38,8 +38,11 @@ class Sampler:
         target : Target
         draws : int
             Recorded draws per chain (after thinning).
-        tune : int
+        tune : int, optional
             Warm-up steps (not draws: warm-up is thinned by ``thin`` when saved).
+            ``None``: the sampler's default, 1000 steps, or for simulated
+            tempering enough for about 100 level moves per level
+            (``SimulatedTempering.default_tune``).
         chains : int
             Independent chains, run in parallel.
         rng : None, int or numpy.random.Generator
@@ -59,7 +62,7 @@ class Sampler:
         """
         self._check_target(target)
         draws = check_count(draws, "draws")
-        tune = check_count(tune, "tune", minimum=0)
+        tune = check_count(self.default_tune(target) if tune is None else tune, "tune", minimum=0)
         chains = check_count(chains, "chains")
         thin = check_count(thin, "thin")
         seed = make_seed(rng)
@@ -123,6 +126,10 @@ class Sampler:
     def _tuning_rounds(self, tune):
         """Run steps at which tuning rounds end (the last is ``tune``)."""
         return [tune] if tune > 0 else []
+
+    def default_tune(self, target):
+        """Warm-up steps when ``sample`` is called with ``tune=None``."""
+        return 1000
 
     def _fixed_step_size(self, target, x0):
         """The step size of a fresh run, or ``None`` to tune it during warm-up."""

@@ -236,3 +236,33 @@ def test_fixed_weights_are_used_as_given():
     np.testing.assert_allclose(idata.tempering["log_weights"].values, np.tile(weights, (2, 1)))
     occupancy = idata.tempering["occupancy"].values
     assert np.all(np.abs(occupancy - 1 / 3) < 0.03)
+
+
+def test_default_warm_up_scales_with_the_ladder():
+    target = samplers.Gaussian(np.zeros(10), 1.0)
+    st = samplers.SimulatedTempering()
+    n_levels = samplers.ladders.default_ladder(10).size
+    assert st.default_tune(target) == 100 * n_levels * 10
+    assert samplers.SimulatedTempering(betas=[0.5, 1.0]).default_tune(target) == 2000
+    assert samplers.ParallelTempering().default_tune(target) == 1000
+    assert samplers.Langevin().default_tune(target) == 1000
+
+
+def test_simulated_tempering_defaults_survive_a_hard_start():
+    # 10-D, five isotropic modes of sds 0.5..1.5 at least 12 largest sds apart,
+    # started in the lightest mode: with the old fixed warm-up of 1000 steps
+    # (100 level moves for 13 levels) the frozen weights kept the walk away
+    # from beta = 1 and the run raised RuntimeError for this seed.
+    rng = np.random.default_rng(20240601)
+    sds = np.linspace(0.5, 1.5, 5)
+    directions = rng.standard_normal((5, 10))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    gaps = np.linalg.norm(directions[:, None] - directions[None], axis=-1)[np.triu_indices(5, 1)]
+    target = samplers.GaussianMixture(directions * (12 * 1.5 / gaps.min()), sds ** 2,
+                                      [0.05, 0.1, 0.2, 0.3, 0.35])
+    idata = samplers.SimulatedTempering().sample(target, draws=5000, chains=4, rng=0,
+                                                 initial=target.means[0], progressbar=False)
+    assert idata.posterior["x"].shape == (4, 5000, 10)
+    # The walk reaches the heavy modes from the lightest one.
+    labels = target.component_of(idata.posterior["x"].values.reshape(-1, 10))
+    assert np.mean(labels == 0) < 0.5

@@ -108,7 +108,7 @@ class MatrixLangevin(Langevin):
                              f"got {self.init.shape}")
         return self.init.copy()
 
-    def sample(self, target, draws=1000, *, tune=1000, chains=4, rng=None, initial=None,
+    def sample(self, target, draws=1000, *, tune=None, chains=4, rng=None, initial=None,
                thin=1, progressbar=True, save_warmup=False):
         """As :meth:`Sampler.sample`; ``initial=None`` starts chain c at X0 R_c on piece
         E1 (even c) or E2 (odd c).  The same ``rng`` gives the same rotations and draws."""

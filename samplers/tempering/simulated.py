@@ -45,6 +45,8 @@ __all__ = ["SimulatedTempering"]
 
 #: Warm-up steps per level that the progressive ("paper") weights need at least.
 PAPER_STEPS_PER_LEVEL = 100
+#: Level moves per level in the default warm-up (``default_tune``).
+WARMUP_MOVES_PER_LEVEL = 100
 
 
 class SimulatedTempering(TemperingSampler):
@@ -114,6 +116,20 @@ class SimulatedTempering(TemperingSampler):
     def settings(self):
         weights = self.fixed_weights.tolist() if self.fixed_weights is not None else self.log_weights
         return {**super().settings(), "log_weights": weights, "lifted": self.lifted}
+
+    def default_tune(self, target):
+        """Warm-up for about ``WARMUP_MOVES_PER_LEVEL`` level moves per level (at least 1000 steps).
+
+        The weights are frozen at the end of warm-up at estimates made from
+        where the level walk went: a warm-up too short for the walk to cross
+        the ladder many times leaves weights that keep it away from the top
+        level (1000 steps are only 100 level moves at ``steps_per_swap=10``).
+        """
+        n_levels = self._ladder(target).size
+        moves = WARMUP_MOVES_PER_LEVEL * n_levels
+        if self.log_weights == "paper":
+            moves = max(moves, 2 * PAPER_STEPS_PER_LEVEL * n_levels // self.steps_per_swap)
+        return max(1000, moves * self.steps_per_swap)
 
     def _tuning_rounds(self, tune):
         if self.log_weights != "paper":
