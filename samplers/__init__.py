@@ -14,7 +14,7 @@ from .langevin import Langevin
 from .sampler import Sampler
 from .targets import Gaussian, GaussianMixture, Target
 from .tempering import ParallelTempering, SimulatedTempering, tempering_summary
-from . import ladders
+from . import ladders, mixing
 
 __all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "SimulatedTempering",
-           "ParallelTempering", "tempering_summary", "ladders", "concat", "__version__"]
+           "ParallelTempering", "tempering_summary", "ladders", "mixing", "concat", "__version__"]
