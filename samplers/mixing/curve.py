@@ -44,7 +44,7 @@ from ..sampler import Sampler
 from ..tempering import ParallelTempering, SimulatedTempering
 from .distance import Metric, check_metric
 
-__all__ = ["DistanceCurve", "MixingTime", "distance_curve", "mixing_time"]
+__all__ = ["DistanceCurve", "MixingTime", "distance_curve", "mixing_time", "curve_and_run"]
 
 #: Exact ensembles drawn to estimate the floor of the distance.
 FLOOR_REPEATS = 10
@@ -170,6 +170,14 @@ def distance_curve(sampler, target, initial, checkpoints, *, metric="tv_modes", 
     -------
     DistanceCurve
     """
+    return curve_and_run(sampler, target, initial, checkpoints, metric=metric,
+                         reference=reference, projection=projection, n_boot=n_boot, level=level,
+                         rng=rng, chains=chains)[0]
+
+
+def curve_and_run(sampler, target, initial, checkpoints, *, metric, reference, projection, n_boot,
+                  level, rng, chains):
+    """:func:`distance_curve`, also returning the run (a dict holding its ``idata``)."""
     if not isinstance(sampler, Sampler):
         raise TypeError(f"sampler must be a samplers.Sampler, got {type(sampler).__name__}")
     if sampler.step_size is None:
@@ -203,12 +211,13 @@ def distance_curve(sampler, target, initial, checkpoints, *, metric="tv_modes", 
     alpha = 1.0 - level
     lower = np.nanquantile(replicates, alpha / 2, axis=0)
     upper = np.nanquantile(replicates, 1 - alpha / 2, axis=0)
-    return DistanceCurve(
+    curve = DistanceCurve(
         metric=metric, sampler=sampler.name, checkpoints=checkpoints,
         gradient_evals=checkpoints * run["grads_per_step"],
         seconds=checkpoints * run["seconds_per_step"], distance=distance, lower=lower,
         upper=upper, replicates=replicates, n_chains=n_chains, level=level,
         floor=_floor(measure, target, n, streams[3]), sampling_time=run["sampling_time"])
+    return curve, run
 
 
 def run_chains(sampler, target, x0, checkpoints, rng):
