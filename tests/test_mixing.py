@@ -8,7 +8,7 @@ from scipy import stats
 
 import samplers
 from samplers import mixing
-from samplers.mixing.curve import ensemble_at
+from samplers.mixing.curve import ensembles_at
 
 
 # --------------------------------------------------------------------- metrics (exact)
@@ -175,12 +175,10 @@ def test_simulated_tempering_ensemble_is_the_latest_top_level_state():
     x0 = np.array([[0.0], [10.0]])
     positions = np.arange(6, dtype=float).reshape(2, 3, 1) + 1
     run = dict(x0=x0, positions=positions, times=np.array([[1, 4, 9], [3, 5, 6]]))
-    x, used = ensemble_at(run, 0)
-    np.testing.assert_array_equal(x[:, 0], [0.0, 10.0])
-    x, _ = ensemble_at(run, 4)
-    np.testing.assert_array_equal(x[:, 0], [2.0, 4.0])
-    x, used = ensemble_at(run, 100)
-    np.testing.assert_array_equal(x[:, 0], [3.0, 6.0])
+    (a, _), (b, _), (c, used) = ensembles_at(run, [0, 4, 100])
+    np.testing.assert_array_equal(a[:, 0], [0.0, 10.0])
+    np.testing.assert_array_equal(b[:, 0], [2.0, 4.0])
+    np.testing.assert_array_equal(c[:, 0], [3.0, 6.0])
     assert used.all()
 
 

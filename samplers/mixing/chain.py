@@ -125,6 +125,23 @@ def _switch_steps(labels, times):
     return [times[c, 1:][switched[c]] for c in range(labels.shape[0])]
 
 
+def _core_labels(target, x, core):
+    """The component whose responsibility ``w_k N(x; m_k, S_k) / p(x)`` exceeds ``core``, or -1.
+
+    ``x`` is (n, dim); one matrix product per component gives ``|U_k (x - m_k)|^2``,
+    ``U_k`` the precision's Cholesky factor, as in the mixture's own log density.
+    """
+    q = np.empty((x.shape[0], target.n_components))
+    for k in range(target.n_components):
+        z = (x - target.means[k]) @ target._chol_prec[k].T
+        q[:, k] = target._log_coef[k] - 0.5 * np.einsum("ij,ij->i", z, z)
+    best = q.argmax(axis=1)
+    top = q[np.arange(x.shape[0]), best]
+    # The largest responsibility is 1 / sum_k exp(q_k - q_max).
+    largest = 1.0 / np.exp(q - top[:, None]).sum(axis=1)
+    return np.where(largest > core, best, -1)
+
+
 def tunnelling_rate(idata, target, *, core=0.9):
     """Mode switches per step (see the module docstring), from a mixture ``target``.
 
@@ -132,17 +149,14 @@ def tunnelling_rate(idata, target, *, core=0.9):
     the rate is per step of the whole chain (all levels).
     """
     _check_idata(idata)
-    if not (hasattr(target, "component_of") and hasattr(target, "_component_logpdf")):
+    if not (hasattr(target, "component_of") and hasattr(target, "_chol_prec")):
         raise TypeError(f"target must be a GaussianMixture, got {type(target).__name__}")
     if isinstance(core, bool) or not 0.5 <= core < 1:
         raise ValueError(f"core must be in [0.5, 1), got {core!r}")
     steps, times = chain_steps(idata)
     x = idata.posterior[target.name].values
     x = x.reshape(x.shape[0], x.shape[1], target.dim)
-    q = target._component_logpdf(x)
-    resp = np.exp(q - q.max(axis=-1, keepdims=True))
-    resp /= resp.sum(axis=-1, keepdims=True)
-    labels = np.where(resp.max(axis=-1) > core, resp.argmax(axis=-1), -1)
+    labels = _core_labels(target, x.reshape(-1, target.dim), core).reshape(x.shape[:2])
     counts = [s.size for s in _switch_steps(labels, times)]
     return _rate(counts, steps)
 

@@ -44,7 +44,7 @@ from ..sampler import Sampler
 from ..tempering import ParallelTempering, SimulatedTempering
 from .distance import Metric, check_metric
 
-__all__ = ["DistanceCurve", "MixingTime", "distance_curve", "mixing_time", "curve_and_run"]
+__all__ = ["DistanceCurve", "MixingTime", "distance_curve", "mixing_time", "curve_and_run", "ensembles_at"]
 
 #: Exact ensembles drawn to estimate the floor of the distance.
 FLOOR_REPEATS = 10
@@ -193,7 +193,7 @@ def curve_and_run(sampler, target, initial, checkpoints, *, metric, reference, p
     measure = Metric(metric, target, reference, projection, rng=streams[2])
 
     run = run_chains(sampler, target, x0, checkpoints, streams[0])
-    ensembles = [ensemble_at(run, t) for t in checkpoints]
+    ensembles = ensembles_at(run, checkpoints)
     n = x0.shape[0]
     counts = streams[3].multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
     distance = np.empty(checkpoints.size)
@@ -256,17 +256,22 @@ def run_chains(sampler, target, x0, checkpoints, rng):
                 seconds_per_step=wall * threads / steps.sum(), sampling_time=wall, idata=idata)
 
 
-def ensemble_at(run, t):
-    """Each chain's latest beta = 1 state at or before step ``t``, and which chains have one."""
+def ensembles_at(run, checkpoints):
+    """Per checkpoint ``t``: each chain's latest beta = 1 state at or before ``t``, and which
+    chains have one (a list of ``(x, used)``)."""
     times, x0 = run["times"], run["x0"]
-    index = np.array([np.searchsorted(row, t, side="right") - 1 for row in times], dtype=np.int64)
-    x = x0.copy()
-    later = index >= 0
-    x[later] = run["positions"][np.flatnonzero(later), index[later]]
-    # Index -1 is the initial point, itself a beta = 1 state: every sampler starts at the
-    # top level.  So every chain has a state; `used` stays for samplers that would not.
-    used = np.ones(times.shape[0], dtype=bool)
-    return x, used
+    # One search per chain for all checkpoints: index[c, k] is the last draw at or before t_k.
+    index = np.array([np.searchsorted(row, checkpoints, side="right") - 1 for row in times],
+                     dtype=np.int64).reshape(times.shape[0], len(checkpoints))
+    out = []
+    for k in range(len(checkpoints)):
+        x = x0.copy()
+        later = index[:, k] >= 0
+        x[later] = run["positions"][np.flatnonzero(later), index[later, k]]
+        # Index -1 is the initial point, itself a beta = 1 state: every sampler starts at
+        # the top level.  So every chain has a state; `used` is for samplers that would not.
+        out.append((x, np.ones(times.shape[0], dtype=bool)))
+    return out
 
 
 def _floor(measure, target, n, rng):
