@@ -293,13 +293,13 @@ def mixing_time(curve, eps=0.25):
         raise TypeError(f"curve must be a DistanceCurve, got {type(curve).__name__}")
     eps = check_level(eps, "eps")
     steps = curve.checkpoints.astype(np.float64)
-    point = _first_below(curve.distance[None, :], eps, steps)[0]
+    point = float(_first_below(curve.distance[None, :], eps, steps)[0])
     crossings = _first_below(curve.replicates, eps, steps)
     alpha = 1.0 - curve.level
     low = float(np.quantile(crossings, alpha / 2, method="inverted_cdf"))
     high = float(np.quantile(crossings, 1 - alpha / 2, method="inverted_cdf"))
-    per_grad = curve.gradient_evals[-1] / steps[-1] if steps[-1] > 0 else 1.0
-    per_second = curve.seconds[-1] / steps[-1] if steps[-1] > 0 else 0.0
+    per_grad = float(curve.gradient_evals[-1] / steps[-1]) if steps[-1] > 0 else 1.0
+    per_second = float(curve.seconds[-1] / steps[-1]) if steps[-1] > 0 else 0.0
     return MixingTime(eps=eps, steps=point, steps_interval=(low, high),
                       gradient_evals=point * per_grad,
                       gradient_evals_interval=(low * per_grad, high * per_grad),
