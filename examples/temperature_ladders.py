@@ -13,9 +13,10 @@ current directory):
   8-level geometric ladder grow polynomially (Ge, Lee and Risteski,
   arXiv 1812.00793);
 * ``ladder_levels.png`` -- at r = 3, the cost in gradient evaluations against
-  the number of levels: too few levels and swaps are rarely accepted, too
-  many and each step costs more (parallel tempering) or round trips get
-  longer (simulated tempering);
+  the number of levels (too few and swaps are rarely accepted, too many and
+  each step costs more for parallel tempering, round trips get longer for
+  simulated tempering) and against the hottest level ``beta_min`` (too cold
+  and the barrier is not flattened);
 * ``distance_curves.png`` -- the three distance curves at r = 3 with bands;
 * ``level_trace.png`` -- the level index of simulated-tempering chains.
 
@@ -62,20 +63,28 @@ def main(out):
           .to_dataframe().to_string())
     print(tempering["mixing_time"].squeeze().to_pandas().to_string())
 
-    # 2. The ladder: number of levels at r = 3.
+    # 2. The ladder at r = 3: number of levels, then the hottest level.
     target = mixing.two_well_mixture(3.0, dim=2)
-    ladder = mixing.ladder_sweep(target, n_levels=(2, 3, 4, 6, 8, 12), beta_min=(0.02,),
-                                 step_size=STEP, chains=200, checkpoints=np.arange(0, 3001, 25),
-                                 repeats=2, seed=3)
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    plots.plot_mixing_vs_ladder(ladder, ax, x="n_levels", y="mixing_time_grad")
-    ax.set_yscale("log")
-    ax.set_title("r = 3: cost to mix against the number of levels")
-    ax.legend(fontsize=8)
+    common = dict(step_size=STEP, chains=200, checkpoints=np.arange(0, 3001, 25), repeats=2)
+    levels = mixing.ladder_sweep(target, n_levels=(2, 3, 4, 6, 8, 12), beta_min=(0.02,),
+                                 seed=3, **common)
+    hottest = mixing.ladder_sweep(target, n_levels=(6,), beta_min=(0.005, 0.02, 0.1, 0.3),
+                                  seed=4, **common)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    plots.plot_mixing_vs_ladder(levels, axes[0], x="n_levels", y="mixing_time_grad")
+    plots.plot_mixing_vs_ladder(hottest, axes[1], x="beta_min", y="mixing_time_grad")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("gradient evaluations to mix (TV < 0.25)")
+    axes[0].set_title("r = 3: levels (beta_min = 0.02)")
+    axes[1].set_title("r = 3: hottest level (6 levels)")
+    axes[1].set_ylabel("")
+    for ax in axes:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "ladder_levels.png", dpi=110)
-    print(ladder[["mixing_time_grad", "swap_acceptance", "round_trip_rate"]].mean("repeat")
-          .squeeze().to_dataframe().to_string())
+    for ds in (levels, hottest):
+        print(ds[["mixing_time_grad", "swap_acceptance", "round_trip_rate"]].mean("repeat")
+              .squeeze().to_dataframe().to_string())
 
     # 3. Distance curves at r = 3, and the level trace of simulated tempering.
     betas = mixing.make_ladder(**LADDER)

@@ -101,3 +101,27 @@ def test_sweep_bad_inputs(target):
     gauss = samplers.Gaussian([0.0])
     with pytest.raises(ValueError, match="initial"):
         mixing.ladder_sweep(gauss, metric="ks", processes=1)
+
+
+def test_plots_draw(serial):
+    """Smoke test of the figures (Agg backend): every function draws and returns its axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from samplers.mixing import plots
+
+    fig, axes = plt.subplots(1, 3)
+    target = mixing.two_well_mixture(2.0)
+    curve = mixing.distance_curve(samplers.Langevin(0.1), target, np.full((20, 1), -2.0),
+                                  [0, 10, 20], n_boot=10, rng=0)
+    assert plots.plot_distance_curve(curve, axes[0], eps=0.25, x="gradient_evals") is axes[0]
+    assert plots.plot_mixing_vs_ladder(serial, axes[1], x="n_levels") is axes[1]
+    sep = mixing.separation_sweep(r=(1.5, 2.0), samplers=("langevin",), chains=20,
+                                  checkpoints=[0, 50], n_boot=10, processes=1)
+    assert plots.plot_mixing_vs_separation(sep, axes[2]) is axes[2]
+    assert len(axes[2].lines) >= 3          # the measured line and the two predictions
+    with pytest.raises(ValueError, match="x must"):
+        plots.plot_mixing_vs_ladder(serial, axes[1], x="levels")
+    plt.close(fig)
