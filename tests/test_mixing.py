@@ -121,7 +121,9 @@ def test_ula_mixing_time_interval_contains_the_exact_one(gauss2, ula_reference):
     low, high = result.steps_interval
     # A 95% bootstrap interval (one test at a fixed seed).
     assert low <= exact_time <= high, (exact_time, result)
-    assert abs(result.steps - exact_time) <= 2
+    # Near the crossing the exact KS falls by ~0.007 per step and the estimate's sd is
+    # ~0.012 (n = 2000): the first crossing has an sd of ~2 steps; 6 is 3 sd.
+    assert abs(result.steps - exact_time) <= 6
     wrong = exact_ks_curve(gauss2, 1.2 * H, steps)
     assert not low <= steps[np.argmax(wrong < 0.25)] <= high
     assert result.gradient_evals == result.steps
@@ -147,8 +149,10 @@ def far():
 
 
 def test_tempering_curves_beat_langevin_and_count_replicas(far):
-    """r = 3: Langevin needs about 0.35 x 145 time units = 10,000 steps of h = 0.005 to
-    mix (two-state prediction); tempering mixes within a few hundred steps."""
+    """r = 3 (T = 145 time units), 400 chains, so the TV's Monte Carlo sd is at most
+    sqrt(0.25 / 400) = 0.025.  Two-state prediction for Langevin (h = 0.1): TV =
+    0.5 exp(-2t / T) = 0.22 after 600 steps, 4.7 sd above eps = 0.1.  Tempering is
+    below 0.1 within 300-400 steps (measured) and near 0.03 by 500, 2.8 sd below."""
     betas = samplers.ladders.geometric(0.05, 5)
     rng = np.random.default_rng(0)
     init = np.full((400, 1), -3.0) + 0.1 * rng.normal(size=(400, 1))
@@ -162,8 +166,8 @@ def test_tempering_curves_beat_langevin_and_count_replicas(far):
     curves = {name: mixing.distance_curve(s, far, init, steps, n_boot=100, rng=2)
               for name, s in (("st", st), ("pt", pt), ("langevin", lang))}
     times = {name: mixing.mixing_time(c, 0.1) for name, c in curves.items()}
-    assert times["st"].steps <= 600 and times["pt"].steps <= 300
-    assert times["langevin"].steps == math.inf      # still in one mode after 1000 steps
+    assert times["st"].steps <= 500 and times["pt"].steps <= 500
+    assert times["langevin"].steps > 600
     np.testing.assert_array_equal(curves["pt"].gradient_evals, 5 * steps)
     np.testing.assert_array_equal(curves["st"].gradient_evals, steps)
     np.testing.assert_array_equal(curves["st"].n_chains, 400)
