@@ -186,6 +186,31 @@ def test_simulated_tempering_ensemble_is_the_latest_top_level_state():
     assert used.all()
 
 
+def test_simulated_tempering_runs_to_a_step_through_resume(far):
+    """Run to a step in parts (visits ~ steps / L, then resume): the joined run equals one
+    run with the same number of draws, step times and round trips included."""
+    from samplers.mixing.curve import _run_to_step
+
+    betas = samplers.ladders.geometric(0.05, 5)
+    st = samplers.SimulatedTempering(betas=betas, step_size=0.1, steps_per_swap=2,
+                                     log_weights=-1.5 * np.log(1 / betas))
+    x0 = np.full((50, 1), -3.0)
+    joined = _run_to_step(st, far, x0, 1000, 3)
+    # The first part asks for 1.25 x 1000 / 5 = 250 visits: more means it was resumed.
+    assert joined.posterior.sizes["draw"] > 250
+    steps = joined.tempering["steps"].values
+    assert steps.min() >= 1000 and steps.max() < 2 * 5 * 1000
+    one = st.sample(far, draws=joined.posterior.sizes["draw"], tune=0, chains=50, rng=3,
+                    initial=x0, progressbar=False)
+    np.testing.assert_array_equal(one.posterior["x"].values, joined.posterior["x"].values)
+    np.testing.assert_array_equal(one.sample_stats["n_steps"].values,
+                                  joined.sample_stats["n_steps"].values)
+    for name in ("steps", "round_trips", "swap_attempts"):
+        np.testing.assert_array_equal(one.tempering[name].values, joined.tempering[name].values)
+    assert float(joined.tempering["communication_barrier"]) == pytest.approx(
+        float(one.tempering["communication_barrier"]), rel=1e-12)
+
+
 # ------------------------------------------------------------- chain-internal measures
 
 def test_autocorrelation_time_of_ula_on_a_gaussian():

@@ -236,24 +236,87 @@ def run_chains(sampler, target, x0, checkpoints, rng):
         times = np.zeros((chains, 0), dtype=np.int64)
         return dict(x0=x0, positions=positions, times=times, grads_per_step=1,
                     seconds_per_step=0.0, sampling_time=0.0, idata=None)
-    # Simulated tempering keeps every top-level visit (thin = 1); it runs until each chain
-    # has `last` of them, so every chain covers at least `last` steps.
-    thin = 1 if tempering_levels else math.gcd(*[int(t) for t in checkpoints])
-    draws = last // thin
-    idata = sampler.sample(target, draws=draws, tune=0, chains=chains, rng=rng, initial=x0,
-                           thin=thin, progressbar=False)
-    positions = idata.posterior[target.name].values.reshape(chains, draws, target.dim)
     if tempering_levels:
+        idata = _run_to_step(sampler, target, x0, last, rng)
+        draws = idata.posterior.sizes["draw"]
         times = np.cumsum(idata.sample_stats["n_steps"].values, axis=1)
         steps = idata.tempering["steps"].values.astype(np.float64)
     else:
+        thin = math.gcd(*[int(t) for t in checkpoints])
+        draws = last // thin
+        idata = sampler.sample(target, draws=draws, tune=0, chains=chains, rng=rng, initial=x0,
+                               thin=thin, progressbar=False)
         times = np.broadcast_to((np.arange(draws) + 1) * thin, (chains, draws))
         steps = np.full(chains, float(draws * thin))
+    positions = idata.posterior[target.name].values.reshape(chains, draws, target.dim)
     grads = idata.tempering.sizes["level"] if isinstance(sampler, ParallelTempering) else 1
     wall = float(idata.posterior.attrs["sampling_time"])
     threads = min(numba.get_num_threads(), chains)
     return dict(x0=x0, positions=positions, times=times, grads_per_step=grads,
                 seconds_per_step=wall * threads / steps.sum(), sampling_time=wall, idata=idata)
+
+
+#: Margin on the expected number of beta = 1 visits when simulated tempering runs to a step.
+VISIT_MARGIN = 1.25
+
+
+def _run_to_step(sampler, target, x0, last, rng):
+    """Simulated tempering until every chain has made ``last`` steps, keeping every visit.
+
+    The sampler stops after a number of beta = 1 *visits*, not steps.  With
+    weights near ``-log Z`` a chain spends about ``1 / L`` of its steps at the
+    top, so ``1.25 last / L`` visits usually cover ``last`` steps; chains that
+    fall short are continued by ``resume`` (bit-identical to one longer run)
+    until all have.  Asking for ``last`` visits would cost about ``L x last``
+    steps.  The parts are joined by :func:`_join_parts`.
+    """
+    n_levels = sampler._ladder(target).size
+    parts = [sampler.sample(target, draws=math.ceil(VISIT_MARGIN * last / n_levels), tune=0,
+                            chains=x0.shape[0], rng=rng, initial=x0, thin=1, progressbar=False)]
+    steps = parts[0].tempering["steps"].values.copy()
+    while steps.min() < last:
+        more = math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels)
+        parts.append(sampler.resume(parts[-1], target, draws=more, progressbar=False))
+        steps += parts[-1].tempering["steps"].values
+    return _join_parts(parts) if len(parts) > 1 else parts[0]
+
+
+def _join_parts(parts):
+    """One InferenceData from a simulated-tempering run and its continuations.
+
+    ``samplers.concat`` joins the draws; here the step counts are made to
+    run on: a continuation's first ``n_steps`` counts from the resume, so
+    the steps the previous part made after its last draw are added to it.
+    The diagnostics used by ``chain.py`` are pooled over the parts: steps
+    and round trips summed (a round trip cut by a resume is lost), swap
+    acceptance pooled over the attempts, Lambda recomputed from it; the rest
+    of the ``tempering`` group is the last part's.
+    """
+    from .. import concat, ladders
+
+    idata = concat(*parts)
+    n_steps = idata.sample_stats["n_steps"].values.copy()
+    first = 0
+    for previous, part in zip(parts[:-1], parts[1:]):
+        first += previous.posterior.sizes["draw"]
+        tail = (previous.tempering["steps"].values
+                - previous.sample_stats["n_steps"].values.sum(axis=1))
+        n_steps[:, first] += tail
+    idata.sample_stats["n_steps"].values[:] = n_steps
+    group = idata.tempering
+    attempts = sum(p.tempering["swap_attempts"].values for p in parts)
+    accepted = sum(p.tempering["swap_acceptance"].values * p.tempering["swap_attempts"].values
+                   for p in parts)
+    acceptance = np.divide(accepted, attempts, out=np.zeros_like(accepted), where=attempts > 0)
+    group["steps"].values[:] = sum(p.tempering["steps"].values for p in parts)
+    group["round_trips"].values[:] = sum(p.tempering["round_trips"].values for p in parts)
+    group["swap_attempts"].values[:] = attempts
+    group["swap_acceptance"].values[:] = acceptance
+    barrier = ladders.communication_barrier(group["beta"].values, 1.0 - acceptance)
+    group["communication_barrier"].values[...] = barrier.total
+    idata.posterior.attrs["sampling_time"] = sum(
+        float(p.posterior.attrs["sampling_time"]) for p in parts)
+    return idata
 
 
 def ensembles_at(run, checkpoints):
