@@ -22,7 +22,7 @@ task dispatch and, for processes, their start-up (spawn + imports).
 during the sweep (``_load.OtherLoad``): figures taken under load are not
 comparable.  Best of ``--repeats`` sweeps (by wall time).
 
-Run:  python benchmarks/bench_mixing.py [--processes 2] [--repeats 2] [--quick]
+Run:  python benchmarks/bench_mixing.py [--processes 2] [--repeats 2] [--chains 200] [--quick]
 """
 import argparse
 import os
@@ -39,12 +39,12 @@ from _load import OtherLoad  # noqa: E402
 from samplers import mixing  # noqa: E402
 
 
-def sweep(processes, quick):
+def sweep(processes, quick, chains):
     target = mixing.two_well_mixture(3.0, dim=2)
     last = 500 if quick else 2000
     start = time.perf_counter()
     ds = mixing.ladder_sweep(target, n_levels=(3, 5, 8), beta_min=(0.02, 0.1),
-                             spacing=("geometric", "linear"), step_size=0.05, chains=200,
+                             spacing=("geometric", "linear"), step_size=0.05, chains=chains,
                              checkpoints=np.arange(0, last + 1, 50), seed=0,
                              pilot_steps=500 if quick else 2000, processes=processes)
     wall = time.perf_counter() - start
@@ -55,6 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--chains", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=2, help="best of this many sweeps")
     args = parser.parse_args()
     # Warm the numba cache and the imports of this process first.
@@ -66,14 +67,14 @@ def main():
         best = None
         for _ in range(args.repeats):
             with OtherLoad() as load:
-                ds, wall = sweep(processes, args.quick)
+                ds, wall = sweep(processes, args.quick, args.chains)
             inside = float(ds["sampling_time"].sum())
             row = (processes, int(ds["sampling_time"].size), wall, inside,
                    1.0 - inside / (wall * processes), load.fraction)
             if best is None or wall < best[2]:
                 best, tables[processes] = row, ds
         rows.append(best)
-    print(f"best of {args.repeats}")
+    print(f"{args.chains} chains per task, best of {args.repeats}")
     print(f"{'processes':>9} {'tasks':>5} {'wall (s)':>9} {'in samplers (s)':>16} {'overhead':>9} "
           f"{'other load':>10}")
     for processes, tasks, wall, inside, overhead, other in rows:

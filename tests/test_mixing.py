@@ -41,6 +41,16 @@ def test_metrics_match_scipy_and_definitions(gauss2):
     assert mixing.distance(pts, mix) == pytest.approx(0.5 * (0.2 + 0.2))
 
 
+def test_component_scores_match_the_mixture(mixture2d):
+    from samplers.mixing.distance import component_scores
+
+    x = np.random.default_rng(3).normal(size=(500, 2)) * 4
+    np.testing.assert_allclose(component_scores(mixture2d, x), mixture2d._component_logpdf(x),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(component_scores(mixture2d, x).argmax(axis=1),
+                                  mixture2d.component_of(x))
+
+
 def test_bootstrap_replicates_are_the_resampled_ensembles(gauss2):
     """Replicate b equals the metric of the ensemble with point i repeated counts[b, i] times."""
     from samplers.mixing.distance import Metric
@@ -195,11 +205,11 @@ def test_simulated_tempering_runs_to_a_step_through_resume(far):
     st = samplers.SimulatedTempering(betas=betas, step_size=0.1, steps_per_swap=2,
                                      log_weights=-1.5 * np.log(1 / betas))
     x0 = np.full((50, 1), -3.0)
-    joined = _run_to_step(st, far, x0, 1000, 3)
-    # The first part asks for 1.25 x 1000 / 5 = 250 visits: more means it was resumed.
-    assert joined.posterior.sizes["draw"] > 250
+    joined = _run_to_step(st, far, x0, 2000, 3)
+    # The first part asks for 1.25 x 2000 / 5 = 500 visits: more means it was resumed.
+    assert joined.posterior.sizes["draw"] > 500
     steps = joined.tempering["steps"].values
-    assert steps.min() >= 1000 and steps.max() < 2 * 5 * 1000
+    assert steps.min() >= 2000 and steps.max() < 2 * 5 * 2000
     one = st.sample(far, draws=joined.posterior.sizes["draw"], tune=0, chains=50, rng=3,
                     initial=x0, progressbar=False)
     np.testing.assert_array_equal(one.posterior["x"].values, joined.posterior["x"].values)

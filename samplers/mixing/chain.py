@@ -29,6 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .distance import component_scores
+
 __all__ = ["Rate", "autocorrelation_time", "tunnelling_rate", "transition_times",
            "round_trip_rate", "communication_barrier", "chain_steps"]
 
@@ -126,15 +128,8 @@ def _switch_steps(labels, times):
 
 
 def _core_labels(target, x, core):
-    """The component whose responsibility ``w_k N(x; m_k, S_k) / p(x)`` exceeds ``core``, or -1.
-
-    ``x`` is (n, dim); one matrix product per component gives ``|U_k (x - m_k)|^2``,
-    ``U_k`` the precision's Cholesky factor, as in the mixture's own log density.
-    """
-    q = np.empty((x.shape[0], target.n_components))
-    for k in range(target.n_components):
-        z = (x - target.means[k]) @ target._chol_prec[k].T
-        q[:, k] = target._log_coef[k] - 0.5 * np.einsum("ij,ij->i", z, z)
+    """The component whose responsibility ``w_k N(x; m_k, S_k) / p(x)`` exceeds ``core``, or -1."""
+    q = component_scores(target, x)
     best = q.argmax(axis=1)
     top = q[np.arange(x.shape[0]), best]
     # The largest responsibility is 1 / sum_k exp(q_k - q_max).

@@ -258,6 +258,10 @@ def run_chains(sampler, target, x0, checkpoints, rng):
 
 #: Margin on the expected number of beta = 1 visits when simulated tempering runs to a step.
 VISIT_MARGIN = 1.25
+#: Fewest visits asked of one part: the driver gives up on a chain that has not reached the
+#: top level within max(50, 10 L) steps per visit asked, so a handful of visits would make
+#: an ordinary long excursion to the hot levels an error.
+MIN_VISITS = 200
 
 
 def _run_to_step(sampler, target, x0, last, rng):
@@ -265,17 +269,18 @@ def _run_to_step(sampler, target, x0, last, rng):
 
     The sampler stops after a number of beta = 1 *visits*, not steps.  With
     weights near ``-log Z`` a chain spends about ``1 / L`` of its steps at the
-    top, so ``1.25 last / L`` visits usually cover ``last`` steps; chains that
+    top, so ``1.25 last / L`` visits (at least 200) usually cover ``last`` steps; chains that
     fall short are continued by ``resume`` (bit-identical to one longer run)
     until all have.  Asking for ``last`` visits would cost about ``L x last``
     steps.  The parts are joined by :func:`_join_parts`.
     """
     n_levels = sampler._ladder(target).size
-    parts = [sampler.sample(target, draws=math.ceil(VISIT_MARGIN * last / n_levels), tune=0,
+    parts = [sampler.sample(target, draws=max(MIN_VISITS, math.ceil(VISIT_MARGIN * last / n_levels)),
+                            tune=0,
                             chains=x0.shape[0], rng=rng, initial=x0, thin=1, progressbar=False)]
     steps = parts[0].tempering["steps"].values.copy()
     while steps.min() < last:
-        more = math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels)
+        more = max(MIN_VISITS, math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels))
         parts.append(sampler.resume(parts[-1], target, draws=more, progressbar=False))
         steps += parts[-1].tempering["steps"].values
     return _join_parts(parts) if len(parts) > 1 else parts[0]
