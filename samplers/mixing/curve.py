@@ -12,9 +12,12 @@ the sampler needs a ``step_size`` (and simulated tempering its
 The ensemble at time ``t`` is the state of every chain after ``t`` steps
 for Langevin and parallel tempering (the replica at beta = 1).  For
 simulated tempering, whose draws are the visits of the top level only, it
-is each chain's latest beta = 1 state at or before ``t`` (the chain starts at
-the top level, so its initial point is one); a chain with none yet is left
-out, and ``n_chains`` reports how many entered each checkpoint.
+is each chain's latest beta = 1 state at or before ``t``; a chain with none
+would be left out, but the chain starts at the top level, so its initial
+point is one and every chain enters every checkpoint (``n_chains`` reports
+the count).  Simulated tempering runs until every chain has made as many
+steps as the last checkpoint (``_run_to_step``), and a step counts every
+level; gradient evaluations count every replica.
 
 **Band.** Bootstrap over chains (Efron 1979): the chains are i.i.d., so the
 ensemble is resampled with replacement, ``B`` times, *the same resample at
@@ -44,7 +47,8 @@ from ..sampler import Sampler
 from ..tempering import ParallelTempering, SimulatedTempering
 from .distance import Metric, check_metric
 
-__all__ = ["DistanceCurve", "MixingTime", "distance_curve", "mixing_time", "curve_and_run", "ensembles_at"]
+__all__ = ["DistanceCurve", "MixingTime", "distance_curve", "mixing_time", "curve_and_run",
+           "ensembles_at"]
 
 #: Exact ensembles drawn to estimate the floor of the distance.
 FLOOR_REPEATS = 10
@@ -204,10 +208,10 @@ def curve_and_run(sampler, target, initial, checkpoints, *, metric, reference, p
         if n_chains[k] == 0:
             distance[k] = np.nan
             continue
-        distance[k] = measure(x)
+        distance[k] = measure(x[used])
         weights = counts[:, used]
         ok = weights.sum(axis=1) > 0   # a replicate that drew none of the included chains
-        replicates[ok, k] = measure(x, weights[ok])
+        replicates[ok, k] = measure(x[used], weights[ok])
     alpha = 1.0 - level
     lower = np.nanquantile(replicates, alpha / 2, axis=0)
     upper = np.nanquantile(replicates, 1 - alpha / 2, axis=0)
