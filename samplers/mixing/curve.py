@@ -279,13 +279,28 @@ def _run_to_step(sampler, target, x0, last, rng):
     steps.  The parts are joined by :func:`_join_parts`.
     """
     n_levels = sampler._ladder(target).size
-    parts = [sampler.sample(target, draws=max(MIN_VISITS, math.ceil(VISIT_MARGIN * last / n_levels)),
-                            tune=0,
-                            chains=x0.shape[0], rng=rng, initial=x0, thin=1, progressbar=False)]
+    seed = make_seed(rng)    # an int: a retry below must start the same chains
+
+    def visits(run, wanted):
+        # The driver gives up on a chain that has made fewer than one visit per
+        # max(50, 10 L) steps asked (a long excursion to the hot levels, rare with good
+        # weights); asking for `last` visits again gives it last x max(50, 10 L) steps, the
+        # budget of a plain run.  Deterministic, so every executor makes the same choice.
+        try:
+            return run(max(MIN_VISITS, wanted))
+        except RuntimeError:
+            if max(MIN_VISITS, wanted) >= last:
+                raise
+            return run(last)
+
+    parts = [visits(lambda d: sampler.sample(target, draws=d, tune=0, chains=x0.shape[0], rng=seed,
+                                             initial=x0, thin=1, progressbar=False),
+                    math.ceil(VISIT_MARGIN * last / n_levels))]
     steps = parts[0].tempering["steps"].values.copy()
     while steps.min() < last:
-        more = max(MIN_VISITS, math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels))
-        parts.append(sampler.resume(parts[-1], target, draws=more, progressbar=False))
+        previous = parts[-1]
+        parts.append(visits(lambda d: sampler.resume(previous, target, draws=d, progressbar=False),
+                            math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels)))
         steps += parts[-1].tempering["steps"].values
     return _join_parts(parts) if len(parts) > 1 else parts[0]
 
