@@ -98,6 +98,8 @@ def test_sweep_bad_inputs(target):
         mixing.separation_sweep(r=(0.5, 2.0), processes=1)
     with pytest.raises(TypeError, match="client"):
         mixing.ladder_sweep(target, client=object(), **SMALL)
+    with pytest.raises(TypeError, match="picklable"):
+        mixing.ladder_sweep(target, initial=lambda rng: rng.normal(size=(40, 1)), processes=2)
     gauss = samplers.Gaussian([0.0])
     with pytest.raises(ValueError, match="initial"):
         mixing.ladder_sweep(gauss, metric="ks", processes=1)

@@ -284,6 +284,14 @@ def ladder_sweep(target, *, n_levels=(4, 8), beta_min=(0.05,), spacing=("geometr
     }
     if initial is None and not hasattr(target, "means"):
         raise ValueError("initial must be given for a target that is not a GaussianMixture")
+    if client is None and processes != 1 and callable(initial):
+        import pickle
+
+        try:
+            pickle.dumps(initial)
+        except Exception as err:   # lambdas and local functions do not pickle
+            raise TypeError("initial must be picklable to run on local processes (a module-level "
+                            f"function, not a lambda), or pass processes=1: {err}") from None
     specs = []
     for index, (method, n, b, sp, sps, _) in enumerate(itertools.product(*grid.values())):
         specs.append(dict(common, seed=int(seed), index=index, target=target, method=method,
