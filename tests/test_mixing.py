@@ -347,3 +347,16 @@ def test_bad_inputs_get_clear_errors(gauss2):
         mixing.mixing_time(curve.distance)
     with pytest.raises(ValueError, match="r must exceed sigma"):
         mixing.kramers_time(0.5)
+
+
+def test_import_samplers_stays_light():
+    """``samplers.mixing`` is imported by ``import samplers``: it must not pull in the heavy
+    libraries, which its functions import when called."""
+    import subprocess
+    import sys
+
+    code = ("import sys, samplers; samplers.mixing.distance_curve; "
+            "print(sorted(m for m in ('arviz', 'xarray', 'matplotlib', 'dask', 'scipy.stats', "
+            "'scipy.integrate') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
