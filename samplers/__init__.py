@@ -14,7 +14,8 @@ from .langevin import Langevin
 from .sampler import Sampler
 from .targets import Gaussian, GaussianMixture, Target
 from .tempering import ParallelTempering, SimulatedTempering, tempering_summary
-from . import ladders, matrix
+from . import ladders, matrix, mixing
 
 __all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "SimulatedTempering",
-           "ParallelTempering", "tempering_summary", "ladders", "matrix", "concat", "__version__"]
+           "ParallelTempering", "tempering_summary", "ladders", "matrix", "mixing", "concat",
+           "__version__"]
