@@ -25,17 +25,33 @@ def _machine_busy_seconds():
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
-def _own_seconds():
-    """CPU seconds of this process and its finished children."""
+def _own_seconds(pids=()):
+    """CPU seconds of this process, its finished children and the live processes ``pids``
+    (worker processes kept between measurements)."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    total = t.user + t.system + t.children_user + t.children_system
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 class OtherLoad:
-    """Context manager: ``fraction`` of the machine's CPUs used by other processes."""
+    """Context manager: ``fraction`` of the machine's CPUs used by other processes.
+
+    ``pids``: a callable giving the live worker processes that count as ours.
+    """
+
+    def __init__(self, pids=tuple):
+        self._pids = pids
 
     def __enter__(self):
-        self._busy, self._own, self._wall = _machine_busy_seconds(), _own_seconds(), time.perf_counter()
+        self._busy, self._wall = _machine_busy_seconds(), time.perf_counter()
+        self._own = _own_seconds(self._pids())
         return self
 
     def __exit__(self, *exc):
@@ -44,7 +60,7 @@ class OtherLoad:
         if busy is None or self._busy is None:
             self.fraction = None
         else:
-            other = (busy - self._busy) - (_own_seconds() - self._own)
+            other = (busy - self._busy) - (_own_seconds(self._pids()) - self._own)
             self.fraction = max(0.0, other) / (wall * (os.cpu_count() or 1))
         return False
 

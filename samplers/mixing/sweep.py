@@ -167,6 +167,7 @@ def run_tasks(function, specs, *, client=None, processes=None):
     ``client``: a ``dask.distributed.Client`` (``client.map`` + ``gather``).
     Otherwise ``processes``: ``1`` runs in this process; ``None`` uses one
     process per CPU; each process gets ``cpus // processes`` numba threads.
+    The worker processes are kept for later sweeps (``shutdown_pools``).
     """
     specs = list(specs)
     if client is not None:
@@ -177,13 +178,42 @@ def run_tasks(function, specs, *, client=None, processes=None):
     processes = cpus if processes is None else check_count(processes, "processes")
     if processes == 1 or len(specs) <= 1:
         return [function(s) for s in specs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     workers = min(processes, len(specs))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_init, initargs=(max(1, cpus // workers),)) as pool:
-        return list(pool.map(function, specs))
+    try:
+        return list(_pool(workers, cpus).map(function, specs))
+    except BrokenProcessPool:
+        _POOLS.pop(workers).shutdown(wait=False)  # a worker died: start afresh next time
+        raise
+
+
+#: Worker pools kept for the session, by number of workers: starting a spawned
+#: worker (interpreter, imports, numba cache) costs seconds, so later sweeps
+#: reuse the workers of the first.  Shut down at exit.
+_POOLS = {}
+
+
+def _pool(workers, cpus):
+    pool = _POOLS.get(workers)
+    if pool is None:
+        import atexit
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_init, initargs=(max(1, cpus // workers),))
+        if not _POOLS:
+            atexit.register(shutdown_pools)
+        _POOLS[workers] = pool
+    return pool
+
+
+def shutdown_pools():
+    """Stop the worker processes kept by earlier sweeps (also done at exit)."""
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown()
 
 
 def _tidy(results, grid, checkpoints, attrs):
