@@ -43,9 +43,9 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import prange
+from numba import prange, types
 
-from ._jit import batch_logp_grad_type, jit, logp_grad_type, pjit
+from ._jit import MATRIX, VECTOR, batch_logp_grad_type, jit, logp_grad_type, pjit
 from ._rng import COMMUNICATE, NOISE, fill_normals, uniform
 from .kernels.adaptation import (dual_averaging_init, dual_averaging_update, final_step_size,
                                  initial_step_size, log_weight_update)
@@ -222,80 +222,178 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
     A separate (serial) function: inside ``prange``, numba 0.68 loses writes
     to arrays reached through a NamedTuple (``state.steps[c] = ...``).
     """
-    dim = state.x.shape[2]
+    n_chains, n_replicas, dim = state.x.shape
+    betas = settings.betas
+    n_levels = betas.shape[0]
+    top = n_levels - 1
+    tracked = n_replicas - 1
+    n_warm = rec.warm_x.shape[1]
+    n_trace = acc.level_trace.shape[1]
+    n_batches = acc.stone.shape[2]
+    open_betas = betas[:settings.max_level + 1]
     noise = np.empty(dim)
     y = np.empty(dim)
     grad_y = np.empty(dim)
-    scratch = _symmetry_scratch(settings)
+    q, row = _symmetry_scratch(settings)
     for _ in range(n_steps):
-        running, t, tuning, batch = _step_start(state, settings, c)
-        if not running:
-            break
+        s = state.steps[c]
+        tuning = s < settings.n_tune
+        if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
+            break  # the test of _running, written out: a call here costs ~20% on cheap targets
+        t = state.offset[c] + s
+        if tuning:
+            batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
+        else:
+            batch = state.collected[c] * n_batches // settings.draws
+        batch = min(max(batch, 0), n_batches - 1)
+
         # Explore: a Langevin step of every replica at its level.
-        for r in range(state.x.shape[1]):
+        for r in range(n_replicas):
             lev = state.level[c, r]
+            h = state.step_size[c, lev]
             if state.frozen[c]:
                 accept, diverging = 0.0, True
             else:
                 state.lp[c, r], accept, diverging = langevin_step(
-                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r],
-                    state.step_size[c, lev], settings.betas[lev], settings.metropolis,
-                    state.keys[c], t, r, noise, y, grad_y)
-            _explored(state, settings, acc, c, r, t, tuning, batch, accept, diverging, scratch)
-        _step_end(state, settings, acc, rec, c, t, tuning)
+                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
+                    betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
+                if diverging and not settings.metropolis:
+                    state.frozen[c] = True
+            if r == tracked:
+                state.window[c, 0] += accept
+                state.window[c, 1] += 1.0 if diverging else 0.0
+                state.window[c, 2] += 1.0
+            if tuning and settings.adapt_step:
+                state.step_size[c, lev] = dual_averaging_update(
+                    state.adapt_state[c, lev], accept, settings.target_accept)
+            if settings.symmetry_rank > 0 and not state.frozen[c]:
+                _symmetry_move(state, settings, c, r, t, q, row)
+            _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
+
+        # Communicate: level moves or swaps, every steps_per_swap steps.
+        if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
+            if settings.communication == LEVEL_MOVES:
+                state.level[c, 0], state.direction[c] = level_move(
+                    state.level[c, 0], state.direction[c], state.lp[c, 0], open_betas,
+                    state.log_weights[c], settings.lifted, state.keys[c], t,
+                    acc.pair_accept[c], acc.pair_tries[c])
+            else:
+                if settings.communication == SWAPS_DEO:
+                    parity = ((t + 1) // settings.steps_per_swap) % 2
+                else:
+                    parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
+                swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
+                              parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
+            for r in range(n_replicas):
+                _round_trip(acc, state, c, r, top)
+            if tuning and settings.adapt_weights:
+                state.sa_count[c] += 1
+                log_weight_update(state.log_weights[c, :settings.max_level + 1],
+                                  state.level[c, 0], state.sa_count[c])
+
+        # Record.
+        if tuning:
+            if s == settings.n_tune - 1 and settings.adapt_step:
+                for lev in range(n_levels):
+                    if state.adapt_state[c, lev, 3] > 0:
+                        state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
+            if (s + 1) % settings.thin == 0:
+                k = (s + 1) // settings.thin - 1
+                if k < n_warm:
+                    lev = state.level[c, tracked]
+                    rec.warm_x[c, k] = state.x[c, tracked]
+                    rec.warm_lp[c, k] = state.lp[c, tracked]
+                    rec.warm_accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                    rec.warm_diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.warm_step_size[c, k] = state.step_size[c, lev]
+                    rec.warm_level[c, k] = lev
+                state.window[c, :] = 0.0
+            if s == settings.n_tune - 1:
+                state.window[c, :] = 0.0
+        else:
+            u = s - settings.n_tune
+            if u % settings.thin == 0 and u // settings.thin < n_trace:
+                acc.level_trace[c, u // settings.thin] = state.level[c, 0]
+            if state.level[c, tracked] == top:
+                state.visits[c] += 1
+                if state.visits[c] % settings.thin == 0:
+                    k = state.collected[c]
+                    rec.x[c, k] = state.x[c, tracked]
+                    rec.lp[c, k] = state.lp[c, tracked]
+                    rec.accept[c, k] = state.window[c, 0] / state.window[c, 2]
+                    rec.diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.step_size[c, k] = state.step_size[c, top]
+                    rec.n_steps[c, k] = int(state.window[c, 2])
+                    state.window[c, :] = 0.0
+                    state.collected[c] = k + 1
+        state.steps[c] = s + 1
 
 
 @jit
-def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, rec):
+def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, rec, precomputed):
     """:func:`run_chunk` for a target that evaluates many points in one call.
 
     Step-major instead of chain-major: every chain proposes, then one call of
     ``batch_logp_grad`` evaluates all ``C * R`` proposals (for matrix sensing,
     one BLAS matrix-matrix product instead of ``C * R`` matrix-vector ones:
-    the sensing operator is read from memory once per step, not once per
-    chain), then every chain finishes its step.  Serial in the chains: the
-    parallelism is inside the batched evaluation.  The draws are those of
-    :func:`run_chunk`: the same random numbers, the same pieces of a step.
+    the operator is read from memory once per step, not once per chain),
+    then every chain takes its step with :func:`_advance_chain`, whose
+    target is ``precomputed`` (:func:`_precomputed`, passed as a first-class
+    function so that this loop stays in the disk cache) reading those results.  The proposals are
+    made exactly as ``langevin_step`` makes them (same random numbers, same
+    arithmetic), so the draws are those :func:`run_chunk` would give with the
+    same values of the log density.  Serial in the chains: the parallelism
+    is inside the batched evaluation.
     """
     n_chains, n_replicas, dim = state.x.shape
     ys = np.empty((n_chains * n_replicas, dim))
     grads_y = np.empty((n_chains * n_replicas, dim))
     lps_y = np.empty(n_chains * n_replicas)
+    next_row = np.zeros(1, dtype=np.int64)
+    cache = (lps_y, grads_y, next_row)
     noise = np.empty(dim)
     running = np.zeros(n_chains, dtype=np.bool_)
-    ts = np.zeros(n_chains, dtype=np.int64)
-    tunings = np.zeros(n_chains, dtype=np.bool_)
-    batches = np.zeros(n_chains, dtype=np.int64)
-    scratch = _symmetry_scratch(settings)
     for _ in range(n_steps):
         for c in range(n_chains):
-            running[c], ts[c], tunings[c], batches[c] = _step_start(state, settings, c)
-            for r in range(n_replicas):
-                if running[c]:
+            running[c] = _running(state, settings, c)
+            if running[c]:
+                t = state.offset[c] + state.steps[c]
+                for r in range(n_replicas):
                     lev = state.level[c, r]
-                    fill_normals(state.keys[c], ts[c], NOISE, r, noise)
+                    fill_normals(state.keys[c], t, NOISE, r, noise)
                     propose(state.x[c, r], state.grad[c, r], state.step_size[c, lev],
                             settings.betas[lev], noise, ys[c * n_replicas + r])
         if not running.any():
             break
         batch_logp_grad(ys, params, grads_y, lps_y)
         for c in range(n_chains):
-            if not running[c]:
-                continue
-            t = ts[c]
-            for r in range(n_replicas):
-                lev = state.level[c, r]
-                i = c * n_replicas + r
-                if state.frozen[c]:
-                    accept, diverging = 0.0, True
-                else:
-                    state.lp[c, r], accept, diverging = accept_or_reject(
-                        state.x[c, r], state.lp[c, r], state.grad[c, r], ys[i], lps_y[i],
-                        grads_y[i], state.step_size[c, lev], settings.betas[lev],
-                        settings.metropolis, state.keys[c], t, r)
-                _explored(state, settings, acc, c, r, t, tunings[c], batches[c], accept,
-                          diverging, scratch)
-            _step_end(state, settings, acc, rec, c, t, tunings[c])
+            if running[c]:
+                next_row[0] = c * n_replicas
+                _advance_chain(precomputed, cache, 1, state, settings, acc, rec, c)
+
+
+#: The type of ``_precomputed``'s cache and of the function itself, as passed to
+#: ``run_chunk_batched``.
+PRECOMPUTED_TYPE = types.FunctionType(types.float64(
+    VECTOR, types.Tuple((VECTOR, MATRIX, types.int64[::1])), VECTOR))
+
+
+@jit
+def _precomputed(y, cache, grad_out):
+    """A "target" returning the next row of batched results (``run_chunk_batched``):
+    the replicas of a chain ask for their proposals in order."""
+    lps, grads, next_row = cache
+    i = next_row[0]
+    next_row[0] = i + 1
+    grad_out[:] = grads[i]
+    return lps[i]
+
+
+@jit
+def _running(state, settings, c):
+    """Whether chain ``c`` takes another step in this call."""
+    s = state.steps[c]
+    return s < settings.stop_step and (s < settings.n_tune or state.collected[c] < settings.draws)
 
 
 @jit
@@ -305,105 +403,10 @@ def _symmetry_scratch(settings):
 
 
 @jit
-def _step_start(state, settings, c):
-    """Whether chain ``c`` takes another step in this call; its stream counter ``t``,
-    whether it is tuning, and its batch for the log Z batch means."""
-    s = state.steps[c]
-    tuning = s < settings.n_tune
-    if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
-        return False, 0, tuning, 0
-    n_batches = N_BATCHES
-    if tuning:
-        batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
-    else:
-        batch = state.collected[c] * n_batches // settings.draws
-    return True, state.offset[c] + s, tuning, min(max(batch, 0), n_batches - 1)
-
-
-@jit
-def _explored(state, settings, acc, c, r, t, tuning, batch, accept, diverging, scratch):
-    """Book-keeping after the Langevin transition of replica ``r``, then the
-    symmetry move when the target has one (``kernels.symmetry``)."""
-    lev = state.level[c, r]
-    if diverging and not settings.metropolis:
-        state.frozen[c] = True
-    if r == state.x.shape[1] - 1:  # the tracked replica
-        state.window[c, 0] += accept
-        state.window[c, 1] += 1.0 if diverging else 0.0
-        state.window[c, 2] += 1.0
-    if tuning and settings.adapt_step:
-        state.step_size[c, lev] = dual_averaging_update(
-            state.adapt_state[c, lev], accept, settings.target_accept)
-    if settings.symmetry_rank > 0 and not state.frozen[c]:
-        orthogonal_move(state.x[c, r], state.grad[c, r], settings.symmetry_rank, state.keys[c],
-                        t, r, scratch[0], scratch[1])
-    _accumulate(acc, c, lev, batch, settings.betas, state.lp[c, r])
-
-
-@jit
-def _step_end(state, settings, acc, rec, c, t, tuning):
-    """Communication (level moves or swaps), then recording; ends step ``s`` of chain ``c``."""
-    n_chains, n_replicas, dim = state.x.shape
-    betas = settings.betas
-    n_levels = betas.shape[0]
-    top = n_levels - 1
-    tracked = n_replicas - 1
-    s = state.steps[c]
-    if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
-        if settings.communication == LEVEL_MOVES:
-            state.level[c, 0], state.direction[c] = level_move(
-                state.level[c, 0], state.direction[c], state.lp[c, 0],
-                betas[:settings.max_level + 1], state.log_weights[c], settings.lifted,
-                state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
-        else:
-            if settings.communication == SWAPS_DEO:
-                parity = ((t + 1) // settings.steps_per_swap) % 2
-            else:
-                parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
-            swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
-                          parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
-        for r in range(n_replicas):
-            _round_trip(acc, state, c, r, top)
-        if tuning and settings.adapt_weights:
-            state.sa_count[c] += 1
-            log_weight_update(state.log_weights[c, :settings.max_level + 1],
-                              state.level[c, 0], state.sa_count[c])
-
-    if tuning:
-        if s == settings.n_tune - 1 and settings.adapt_step:
-            for lev in range(n_levels):
-                if state.adapt_state[c, lev, 3] > 0:
-                    state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
-        if (s + 1) % settings.thin == 0:
-            k = (s + 1) // settings.thin - 1
-            if k < rec.warm_x.shape[1]:
-                lev = state.level[c, tracked]
-                rec.warm_x[c, k] = state.x[c, tracked]
-                rec.warm_lp[c, k] = state.lp[c, tracked]
-                rec.warm_accept[c, k] = state.window[c, 0] / state.window[c, 2]
-                rec.warm_diverging[c, k] = state.window[c, 1] > 0.0
-                rec.warm_step_size[c, k] = state.step_size[c, lev]
-                rec.warm_level[c, k] = lev
-            state.window[c, :] = 0.0
-        if s == settings.n_tune - 1:
-            state.window[c, :] = 0.0
-    else:
-        u = s - settings.n_tune
-        if u % settings.thin == 0 and u // settings.thin < acc.level_trace.shape[1]:
-            acc.level_trace[c, u // settings.thin] = state.level[c, 0]
-        if state.level[c, tracked] == top:
-            state.visits[c] += 1
-            if state.visits[c] % settings.thin == 0:
-                k = state.collected[c]
-                rec.x[c, k] = state.x[c, tracked]
-                rec.lp[c, k] = state.lp[c, tracked]
-                rec.accept[c, k] = state.window[c, 0] / state.window[c, 2]
-                rec.diverging[c, k] = state.window[c, 1] > 0.0
-                rec.step_size[c, k] = state.step_size[c, top]
-                rec.n_steps[c, k] = int(state.window[c, 2])
-                state.window[c, :] = 0.0
-                state.collected[c] = k + 1
-    state.steps[c] = s + 1
+def _symmetry_move(state, settings, c, r, t, q, row):
+    """The exact move X -> X O of a target with that symmetry (``kernels.symmetry``)."""
+    orthogonal_move(state.x[c, r], state.grad[c, r], settings.symmetry_rank, state.keys[c], t, r,
+                    q, row)
 
 
 @jit
@@ -440,7 +443,8 @@ def _round_trip(acc, state, c, r, top):
 
 def compile_for(kernel, target, args, batched=False):
     """Compile ``kernel(f, target.params, *args)`` for this params type, where ``f`` is
-    ``target.logp_grad`` (or ``target.batch_logp_grad`` when ``batched``).
+    ``target.logp_grad`` (or ``target.batch_logp_grad`` when ``batched``, and then
+    :func:`_precomputed` comes last in ``args``).
 
     Returns the compiled entry point, to be called with the same arguments.
     The target function is typed as a first-class function, so the compiled
@@ -451,7 +455,10 @@ def compile_for(kernel, target, args, batched=False):
     """
     function_type = batch_logp_grad_type if batched else logp_grad_type
     arg_types = [function_type(target.params_type), target.params_type]
-    arg_types += [numba.typeof(a) for a in args]
+    if batched:
+        arg_types += [numba.typeof(a) for a in args[:-1]] + [PRECOMPUTED_TYPE]
+    else:
+        arg_types += [numba.typeof(a) for a in args]
     arg_types = tuple(arg_types)
     kernel.compile(arg_types)
     return kernel.overloads[arg_types].entry_point
@@ -467,9 +474,11 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
     raises ``RuntimeError``.  Returns the wall time in seconds.
     """
     batched = target.batch_logp_grad is not None
-    kernel, function = ((run_chunk_batched, target.batch_logp_grad) if batched
-                        else (run_chunk, target.logp_grad))
-    compiled = compile_for(kernel, target, (0, state, settings, acc, rec), batched)
+    if batched:
+        kernel, function, extra = run_chunk_batched, target.batch_logp_grad, (_precomputed,)
+    else:
+        kernel, function, extra = run_chunk, target.logp_grad, ()
+    compiled = compile_for(kernel, target, (0, state, settings, acc, rec) + extra, batched)
     start = time.perf_counter()
     chunk = 1
     n_tune, draws = settings.n_tune, settings.draws
@@ -486,7 +495,7 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
     while not done():
         tic = time.perf_counter()
         before = int(state.steps.sum())
-        compiled(function, target.params, chunk, state, settings, acc, rec)
+        compiled(function, target.params, chunk, state, settings, acc, rec, *extra)
         target.raise_python_error()
         elapsed = time.perf_counter() - tic
         if progress is not None:
