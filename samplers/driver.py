@@ -453,6 +453,10 @@ def compile_for(kernel, target, args, batched=False):
     would not do: it would type the target as a dispatcher and compile (and
     fail to cache) a second version for every target function.
     """
+    key = (kernel, target.params_type, batched, _layout(args))
+    entry = _COMPILED.get(key)
+    if entry is not None:
+        return entry
     function_type = batch_logp_grad_type if batched else logp_grad_type
     arg_types = [function_type(target.params_type), target.params_type]
     if batched:
@@ -461,7 +465,28 @@ def compile_for(kernel, target, args, batched=False):
         arg_types += [numba.typeof(a) for a in args]
     arg_types = tuple(arg_types)
     kernel.compile(arg_types)
-    return kernel.overloads[arg_types].entry_point
+    _COMPILED[key] = entry = kernel.overloads[arg_types].entry_point
+    return entry
+
+
+#: Entry points by kernel, params type and argument layout: ``numba.typeof`` of
+#: the state records costs about a millisecond per call, which adds up over
+#: the many short runs of a sweep.
+_COMPILED = {}
+
+
+def _layout(args):
+    """What decides the numba types of ``args``: dtype, dimensions and contiguity of
+    every array (records are tuples of arrays), the Python type of the rest."""
+    out = []
+    for a in args:
+        if isinstance(a, tuple):
+            out.append(tuple(_layout(a)))
+        elif isinstance(a, np.ndarray):
+            out.append((a.dtype.str, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous))
+        else:
+            out.append(type(a))
+    return tuple(out)
 
 
 def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
