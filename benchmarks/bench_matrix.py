@@ -176,8 +176,7 @@ def main(argv=None):
         completion, _ = synthetic_problem("completion", 2000, 5, n_observed=200_000,
                                           noise_std=1e-3, rng=0)
         C0 = completion.minimize()
-        ula = MatrixLangevin()  # only for its default step size
-        hc = ula._fixed_step_size(completion, C0.reshape(1, -1))
+        hc = MatrixLangevin().default_step_size(completion, C0)
         c8 = start_points(C0, 8)
         c_one, _ = samplers_rate(completion, samplers.Langevin(step_size=hc), c8[:1],
                                  completion_steps, repeats)

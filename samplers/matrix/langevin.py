@@ -132,11 +132,15 @@ class MatrixLangevin(Langevin):
         more = super().resume(idata, target, draws, thin=thin, progressbar=progressbar)
         return summarize(more, target, X0, self.ci_prob)
 
+    def default_step_size(self, problem, X):
+        """``step_scale / lambda_max``: lambda_max the largest eigenvalue of the Hessian of
+        -log p at X (d, k) (rotation invariant, so any point of the orbit gives it)."""
+        return self.step_scale / problem.hessian_max_eig(np.reshape(X, (problem.d, problem.rank)))
+
     def _fixed_step_size(self, target, x0):
         if self.step_size is not None:
             return self.step_size
-        curvature = target.hessian_max_eig(x0[0].reshape(target.d, target.rank))
-        return self.step_scale / curvature
+        return self.default_step_size(target, x0[0])
 
     def _symmetry_rank(self, target):
         return target.rank if self.symmetry_moves else 0
