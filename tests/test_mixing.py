@@ -41,16 +41,6 @@ def test_metrics_match_scipy_and_definitions(gauss2):
     assert mixing.distance(pts, mix) == pytest.approx(0.5 * (0.2 + 0.2))
 
 
-def test_component_scores_match_the_mixture(mixture2d):
-    from samplers.mixing.distance import component_scores
-
-    x = np.random.default_rng(3).normal(size=(500, 2)) * 4
-    np.testing.assert_allclose(component_scores(mixture2d, x), mixture2d._component_logpdf(x),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(component_scores(mixture2d, x).argmax(axis=1),
-                                  mixture2d.component_of(x))
-
-
 def test_bootstrap_replicates_are_the_resampled_ensembles(gauss2):
     """Replicate b equals the metric of the ensemble with point i repeated counts[b, i] times."""
     from samplers.mixing.distance import Metric

@@ -173,3 +173,18 @@ def test_target_bad_input():
         samplers.Target(quadratic, 2.5, params=(np.ones(1),))
     with pytest.raises(TypeError, match="logp must be callable"):
         samplers.Target.from_python(1.0, lambda x: x, 2)
+
+
+def test_component_logpdf_and_component_draws():
+    from scipy import stats
+
+    covs = np.array([[[1.0, 0.3], [0.3, 0.5]], [[2.0, -0.4], [-0.4, 1.0]]])
+    mixture = samplers.GaussianMixture([[0.0, 1.0], [4.0, -2.0]], covs, [0.3, 0.7])
+    x = np.random.default_rng(0).normal(size=(7, 3, 2)) * 3
+    for k, w in enumerate([0.3, 0.7]):
+        exact = np.log(w) + stats.multivariate_normal(mixture.means[k], covs[k]).logpdf(x)
+        np.testing.assert_allclose(mixture.component_logpdf(x)[..., k], exact, rtol=1e-12)
+    draws = mixture.sample_component(1, 20000, rng=1)
+    # Mean within 4 standard errors sqrt(diag(S) / n) of the component's mean.
+    se = np.sqrt(np.diag(covs[1]) / 20000)
+    assert np.all(np.abs(draws.mean(axis=0) - mixture.means[1]) < 4 * se)

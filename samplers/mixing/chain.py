@@ -29,7 +29,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .distance import component_scores
 
 __all__ = ["Rate", "autocorrelation_time", "tunnelling_rate", "transition_times",
            "round_trip_rate", "communication_barrier", "chain_steps"]
@@ -129,7 +128,7 @@ def _switch_steps(labels, times):
 
 def _core_labels(target, x, core):
     """The component whose responsibility ``w_k N(x; m_k, S_k) / p(x)`` exceeds ``core``, or -1."""
-    q = component_scores(target, x)
+    q = target.component_logpdf(x)
     best = q.argmax(axis=1)
     top = q[np.arange(x.shape[0]), best]
     # The largest responsibility is 1 / sum_k exp(q_k - q_max).

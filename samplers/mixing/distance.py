@@ -131,7 +131,7 @@ class Metric:
         return float(values[0]) if single else values
 
     def _tv_modes(self, x, counts):
-        labels = component_scores(self.target, x).argmax(axis=1)
+        labels = self.target.component_logpdf(x).argmax(axis=1)
         k = self.target.n_components
         occupancy = np.stack([counts[:, labels == j].sum(axis=1) for j in range(k)], axis=1)
         occupancy /= counts.sum(axis=1, keepdims=True)
@@ -185,20 +185,6 @@ class Metric:
         xx = np.einsum("ib,ib->b", _pairwise(x, x) @ p.T, p.T)
         value = 2.0 * p @ xy - xx - self._yy
         return np.sqrt(np.maximum(value, 0.0))
-
-
-def component_scores(target, x):
-    """``log(w_k N(x; m_k, S_k))`` for points ``x`` (n, dim) of a mixture, shape (n, K).
-
-    One matrix product per component, ``|U_k (x - m_k)|^2`` with ``U_k`` the
-    Cholesky factor of the precision (as in the mixture's own log density);
-    the argmax is ``target.component_of(x)``.
-    """
-    q = np.empty((x.shape[0], target.n_components))
-    for k in range(target.n_components):
-        z = (x - target.means[k]) @ target._chol_prec[k].T
-        q[:, k] = target._log_coef[k] - 0.5 * np.einsum("ij,ij->i", z, z)
-    return q
 
 
 def _pairwise(a, b):

@@ -82,8 +82,7 @@ def make_ladder(n_levels, beta_min, spacing="geometric"):
 def _component_draws(target, chains):
     """Default initial distribution: draws from the mixture's first component."""
     def draw(rng):
-        noise = rng.standard_normal((chains, target.dim))
-        return target.means[0] + noise @ target._chol[0].T
+        return target.sample_component(0, chains, rng)
     return draw
 
 

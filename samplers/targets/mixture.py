@@ -133,24 +133,35 @@ class GaussianMixture(Target):
     def n_components(self):
         return self.means.shape[0]
 
-    def _component_logpdf(self, x):
-        """log(w_k N(x; m_k, S_k)) for every component, shape (..., K)."""
+    def component_logpdf(self, x):
+        """log(w_k N(x; m_k, S_k)) for every component, shape (..., K).
+
+        One matrix product per component, |U_k (x - m_k)|^2 with U_k the
+        Cholesky factor of the precision, as in the compiled log density.
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.shape[-1] != self.dim:
             raise ValueError(f"x must have last axis of length {self.dim}, got shape {x.shape}")
-        diff = x[..., None, :] - self.means
-        z = np.einsum("kij,...kj->...ki", self._chol_prec, diff)
-        return self._log_coef - 0.5 * np.sum(z * z, axis=-1)
+        q = np.empty(x.shape[:-1] + (self.n_components,))
+        for k in range(self.n_components):
+            z = (x - self.means[k]) @ self._chol_prec[k].T
+            q[..., k] = self._log_coef[k] - 0.5 * np.sum(z * z, axis=-1)
+        return q
+
+    def sample_component(self, k, n, rng=None):
+        """``n`` exact draws from component ``k`` alone, shape ``(n, d)``."""
+        rng = np.random.default_rng(rng)
+        return self.means[k] + rng.standard_normal((int(n), self.dim)) @ self._chol[k].T
 
     def logpdf(self, x):
         """Normalised log density, vectorised over the leading axes of ``x`` (..., d)."""
-        q = self._component_logpdf(x)
+        q = self.component_logpdf(x)
         top = np.max(q, axis=-1, keepdims=True)
         return (top + np.log(np.sum(np.exp(q - top), axis=-1, keepdims=True)))[..., 0]
 
     def component_of(self, x):
         """Index of the most responsible component for each point of ``x`` (..., d)."""
-        return np.argmax(self._component_logpdf(x), axis=-1)
+        return np.argmax(self.component_logpdf(x), axis=-1)
 
     def sample(self, n, rng=None):
         """``n`` exact draws, shape ``(n, d)``; ``rng`` as in ``numpy.random.default_rng``."""
