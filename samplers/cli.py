@@ -84,7 +84,8 @@ def demo(out="samplers-demo.png", draws=20000, chains=4, seed=0, progressbar=Tru
     plt.close(fig)
     print(f"\nfigure written to {out}")
     print("\nMore: posteriors of low-rank matrices (samplers.matrix.MatrixLangevin) in "
-          "examples/matrix_sensing.py and examples/matrix_completion.py.")
+          "examples/matrix_sensing.py and examples/matrix_completion.py; mixing time against "
+          "separation and ladder size (samplers.mixing) in examples/temperature_ladders.py.")
     return results, out
 
 
