@@ -261,27 +261,13 @@ def bench_blackjax(spec, x0, steps, repeats, seed):
         z = jnp.einsum("kij,kj->ki", chol_prec, x - means)
         return logsumexp(log_coef - 0.5 * jnp.sum(z * z, axis=-1))
 
-    mala = blackjax.mala(logdensity, STEP_SIZE)
+    from _blackjax import mala_runner
 
-    @jax.jit
-    def run_chains(key, positions):
-        states = jax.vmap(mala.init)(positions)
-
-        def one_step(states, step_key):
-            keys = jax.random.split(step_key, positions.shape[0])
-            states, info = jax.vmap(mala.step)(keys, states)
-            return states, (states.position, info.acceptance_rate)
-
-        _, (xs, accept) = jax.lax.scan(one_step, states, jax.random.split(key, steps))
-        return xs, accept
-
-    key = jax.random.key(seed)
-    positions = jnp.asarray(x0)
-    jax.block_until_ready(run_chains(key, positions))  # warm-up: trace and compile
+    run_chains = mala_runner(logdensity, STEP_SIZE, x0, steps, seed)
 
     def run():
         tic = time.perf_counter()
-        result = jax.block_until_ready(run_chains(key, positions))
+        result = run_chains()
         return time.perf_counter() - tic, result
 
     seconds, cpu, (_, accept) = best_of(repeats, run)

@@ -129,24 +129,9 @@ def blackjax_rate(problem, step_size, x0, steps, repeats, normal_equations=False
     reference = problem.logp_and_grad(x0[0])[0]
     assert abs(value - reference) <= 1e-9 * abs(reference) + 1e-9, (value, reference)
 
-    mala = blackjax.mala(logdensity, step_size)
+    from _blackjax import mala_runner
 
-    @jax.jit
-    def run_chains(key, positions):
-        states = jax.vmap(mala.init)(positions)
-
-        def one_step(states, step_key):
-            keys = jax.random.split(step_key, positions.shape[0])
-            states, info = jax.vmap(mala.step)(keys, states)
-            return states, (states.position, info.acceptance_rate)
-
-        _, (xs, accept) = jax.lax.scan(one_step, states, jax.random.split(key, steps))
-        return xs, accept
-
-    key = jax.random.key(0)
-    positions = jnp.asarray(x0.reshape(x0.shape[0], -1))
-    jax.block_until_ready(run_chains(key, positions))
-    seconds, (_, accept) = best(repeats, lambda: jax.block_until_ready(run_chains(key, positions)))
+    seconds, (_, accept) = best(repeats, mala_runner(logdensity, step_size, x0, steps, seed=0))
     return x0.shape[0] * steps / seconds, float(np.mean(accept))
 
 

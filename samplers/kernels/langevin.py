@@ -80,11 +80,7 @@ def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step
 @jit
 def accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, step, lane):
     """The second half of :func:`langevin_step`, given the proposal ``y``, ``log p(y)``
-    and its gradient: MALA's test (ULA takes every finite proposal); in place.
-
-    Separate so that the driver can evaluate the proposals of all chains in
-    one call (targets with a batched log density, ``Target.batch_logp_grad``).
-    """
+    and its gradient: MALA's test (ULA takes every finite proposal); in place."""
     if not all_finite(lp_y, grad_y):
         return lp, 0.0, True
     log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
