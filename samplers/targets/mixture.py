@@ -63,6 +63,21 @@ def mixture_full_logp_grad(x, params, grad_out):
 
 
 @jit
+def _component_logpdf_into(x, means, chol_prec, log_coef, out):
+    """``out[i, k] = log_coef[k] - |U_k (x_i - m_k)|^2 / 2`` (``U_k`` lower triangular)."""
+    n_components, dim = means.shape
+    for i in range(x.shape[0]):
+        for k in range(n_components):
+            sq = 0.0
+            for a in range(dim):
+                acc = 0.0
+                for b in range(a + 1):
+                    acc += chol_prec[k, a, b] * (x[i, b] - means[k, b])
+                sq += acc * acc
+            out[i, k] = log_coef[k] - 0.5 * sq
+
+
+@jit
 def mixture_diag_logp_grad(x, params, grad_out):
     """Mixture with diagonal covariances: ``inv_sd[k, i] = 1 / sqrt(S_k[i, i])``."""
     means, inv_sd, log_coef = params
@@ -136,17 +151,17 @@ class GaussianMixture(Target):
     def component_logpdf(self, x):
         """log(w_k N(x; m_k, S_k)) for every component, shape (..., K).
 
-        One matrix product per component, |U_k (x - m_k)|^2 with U_k the
-        Cholesky factor of the precision, as in the compiled log density.
+        |U_k (x - m_k)|^2 with U_k the (lower) Cholesky factor of the
+        precision, as in the compiled log density.
         """
         x = np.asarray(x, dtype=np.float64)
         if x.shape[-1] != self.dim:
             raise ValueError(f"x must have last axis of length {self.dim}, got shape {x.shape}")
-        q = np.empty(x.shape[:-1] + (self.n_components,))
-        for k in range(self.n_components):
-            z = (x - self.means[k]) @ self._chol_prec[k].T
-            q[..., k] = self._log_coef[k] - 0.5 * np.sum(z * z, axis=-1)
-        return q
+        points = np.ascontiguousarray(x.reshape(-1, self.dim))
+        q = np.empty((points.shape[0], self.n_components))
+        # Compiled: mode labels of whole runs (mixing tools) are millions of points.
+        _component_logpdf_into(points, self.means, self._chol_prec, self._log_coef, q)
+        return q.reshape(x.shape[:-1] + (self.n_components,))
 
     def sample_component(self, k, n, rng=None):
         """``n`` exact draws from component ``k`` alone, shape ``(n, d)``."""
