@@ -208,10 +208,12 @@ def curve_and_run(sampler, target, initial, checkpoints, *, metric, reference, p
         if n_chains[k] == 0:
             distance[k] = np.nan
             continue
-        distance[k] = measure(x[used])
         weights = counts[:, used]
         ok = weights.sum(axis=1) > 0   # a replicate that drew none of the included chains
-        replicates[ok, k] = measure(x[used], weights[ok])
+        # One call: row 0 (every chain once) is the estimate, the rest the replicates.
+        values = measure(x[used], np.vstack([np.ones(n_chains[k]), weights[ok]]))
+        distance[k] = values[0]
+        replicates[ok, k] = values[1:]
     alpha = 1.0 - level
     lower = np.nanquantile(replicates, alpha / 2, axis=0)
     upper = np.nanquantile(replicates, 1 - alpha / 2, axis=0)
