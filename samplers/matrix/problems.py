@@ -119,35 +119,15 @@ def _unpack_grad(g, X, G, factor):
 
 
 @jit
-def sensing_logp_grad(x, params, grad_out):
-    """logp = -beta ||S z - b||^2 with z = packed_upper(X X^T); grad = -4 beta (sum_i r_i S_i) X.
-
-    One matrix-vector product forward (r = S z - b) and one back (g = S^T r).
-    ``params = (S, b, unused, dk, scale)``.
-    """
-    s_packed, b, _, dk, scale = params
-    d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
-    z = np.empty(s_packed.shape[1])
-    _pack_gram(X, z)
-    r = np.dot(s_packed, z)
-    r -= b
-    loss = _sum_squares(r)
-    g = np.dot(r, s_packed)
-    _unpack_grad(g, X, grad_out.reshape((d, k)), -scale[0])
-    return -scale[0] * loss
-
-
-@jit
 def sensing_logp_grad_batch(xs, params, grad_out, lp_out):
-    """:func:`sensing_logp_grad` for every row of ``xs`` (n, d*k), written into ``grad_out``, ``lp_out``.
+    """logp = -beta ||S z - b||^2 with z = packed_upper(X X^T), grad = -4 beta (sum_i r_i S_i) X,
+    for every row of ``xs`` (n, d*k), written into ``grad_out``, ``lp_out``.
+    ``params = (S, b, unused, dk, scale)``.
 
     P (n, p) holds the packed Gram matrices of all rows; R = P S^T - b and
     G = R S are one matrix-matrix product each, so the (m, p) matrix S is read
     twice per call instead of twice per row.  Each row of G is then applied
     to its X_c pair by pair (:func:`_unpack_grad`, O(p k), no d x d matrix).
-    Same helpers as the per-point function: the two agree to rounding
-    (gemm and gemv may sum in different orders).
     """
     s_packed, b, _, dk, scale = params
     d, k = dk[0], dk[1]
@@ -165,31 +145,16 @@ def sensing_logp_grad_batch(xs, params, grad_out, lp_out):
 
 
 @jit
-def sensing_gram_logp_grad(x, params, grad_out):
-    """:func:`sensing_logp_grad` through the normal equations, for m > p.
+def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
+    """:func:`sensing_logp_grad_batch` through the normal equations, for m > p.
 
     With Q = S^T S (p x p), c = S^T b and |b|^2:  S^T r = Q z - c and
-    ||S z - b||^2 = z . (Q z - 2 c) + |b|^2, one (p x p) product instead of
-    two (m x p) ones.  The cancellation in the loss costs about
-    eps |b|^2 in absolute terms (1e-12 for the benchmark problem), far below
-    any difference of log densities that matters.
+    ||S z - b||^2 = z . (Q z - 2 c) + |b|^2, one (n x p)(p x p) product
+    instead of two (n x m)(m x p) ones.  The cancellation in the loss costs
+    about eps |b|^2 in absolute terms (1e-12 for the benchmark problem), far
+    below any difference of log densities that matters.
     ``params = (Q, c, [|b|^2], dk, scale)``.
     """
-    gram, c, bb, dk, scale = params
-    d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
-    z = np.empty(gram.shape[1])
-    _pack_gram(X, z)
-    g = np.dot(gram, z)
-    g -= c
-    loss = _gram_loss(z, g, c, bb[0])
-    _unpack_grad(g, X, grad_out.reshape((d, k)), -scale[0])
-    return -scale[0] * loss
-
-
-@jit
-def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
-    """:func:`sensing_gram_logp_grad` for every row of ``xs``: one (n x p)(p x p) product."""
     gram, c, bb, dk, scale = params
     d, k = dk[0], dk[1]
     n = xs.shape[0]
@@ -210,6 +175,24 @@ def _gram_loss(z, g, c, bb):
     for i in range(z.shape[0]):
         total += z[i] * (g[i] - c[i])
     return max(total, 0.0)
+
+
+@jit
+def sensing_logp_grad(x, params, grad_out):
+    """One point of :func:`sensing_logp_grad_batch` (a one-row batch)."""
+    lp = np.empty(1)
+    sensing_logp_grad_batch(x.reshape((1, x.shape[0])), params,
+                            grad_out.reshape((1, grad_out.shape[0])), lp)
+    return lp[0]
+
+
+@jit
+def sensing_gram_logp_grad(x, params, grad_out):
+    """One point of :func:`sensing_gram_logp_grad_batch` (a one-row batch)."""
+    lp = np.empty(1)
+    sensing_gram_logp_grad_batch(x.reshape((1, x.shape[0])), params,
+                                 grad_out.reshape((1, grad_out.shape[0])), lp)
+    return lp[0]
 
 
 @jit
