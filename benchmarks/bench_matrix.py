@@ -103,7 +103,7 @@ def blackjax_rate(problem, step_size, x0, steps, repeats, normal_equations=False
         import jax
 
         jax.config.update("jax_enable_x64", True)
-        import blackjax
+        import blackjax  # noqa: F401 - only to skip cleanly when it is not installed
         import jax.numpy as jnp
     except ImportError as err:
         print(f"note: BlackJAX skipped ({err}); pip install jax blackjax")

@@ -50,7 +50,7 @@ from ._rng import COMMUNICATE, NOISE, fill_normals, uniform
 from .kernels.adaptation import (dual_averaging_init, dual_averaging_update, final_step_size,
                                  initial_step_size, log_weight_update)
 from .kernels.communication import level_move, swap_replicas
-from .kernels.langevin import accept_or_reject, all_finite, langevin_step, propose
+from .kernels.langevin import all_finite, langevin_step, propose
 from .kernels.symmetry import orthogonal_move
 
 __all__ = ["ChainState", "Settings", "Accumulators", "Records", "new_state", "new_accumulators",

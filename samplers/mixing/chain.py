@@ -143,7 +143,7 @@ def tunnelling_rate(idata, target, *, core=0.9):
     the rate is per step of the whole chain (all levels).
     """
     _check_idata(idata)
-    if not (hasattr(target, "component_of") and hasattr(target, "_chol_prec")):
+    if not hasattr(target, "component_logpdf"):
         raise TypeError(f"target must be a GaussianMixture, got {type(target).__name__}")
     if isinstance(core, bool) or not 0.5 <= core < 1:
         raise ValueError(f"core must be in [0.5, 1), got {core!r}")
