@@ -7,7 +7,9 @@ flags live here:
   no compilation (see ``benchmarks/RESULTS.md`` for start-up figures).
 * no ``fastmath``: fastmath lets LLVM assume values are finite, which deletes
   the ``isfinite`` checks that turn a diverging step into a recorded event
-  instead of a NaN in the results.
+  instead of a NaN in the results.  Small dense kernels (the mixture's
+  log density) may ask for :data:`REASSOCIATE`, a subset that keeps every
+  NaN and inf: it lets LLVM vectorise sums and fuse multiply-adds.
 * ``error_model="numpy"``: division by zero gives inf/NaN (which the checks
   catch) instead of raising inside a parallel loop.
 
@@ -19,7 +21,7 @@ targets (a plain dispatcher argument would defeat caching).
 import numba
 from numba import types
 
-__all__ = ["jit", "pjit", "logp_grad_signature", "logp_grad_type", "batch_logp_grad_signature",
+__all__ = ["jit", "pjit", "REASSOCIATE", "logp_grad_signature", "logp_grad_type", "batch_logp_grad_signature",
            "batch_logp_grad_type", "VECTOR", "MATRIX"]
 
 #: A C-contiguous float64 vector: positions and gradients.
@@ -28,11 +30,19 @@ VECTOR = types.float64[::1]
 MATRIX = types.float64[:, ::1]
 
 
-def jit(*args, **kwargs):
-    """``numba.njit`` with the package's flags (cache, no fastmath)."""
+#: The fastmath flags a kernel may use: reassociation (vectorised sums) and
+#: contraction (fused multiply-add), never ``nnan``/``ninf``.
+REASSOCIATE = frozenset({"reassoc", "contract"})
+
+
+def jit(*args, fastmath=False, **kwargs):
+    """``numba.njit`` with the package's flags (cache, no fastmath unless
+    ``fastmath=REASSOCIATE``)."""
+    if fastmath and set(fastmath) != REASSOCIATE:
+        raise ValueError("only fastmath=REASSOCIATE is allowed: other flags delete NaN/inf checks")
     kwargs.setdefault("cache", True)
     kwargs.setdefault("error_model", "numpy")
-    kwargs["fastmath"] = False
+    kwargs["fastmath"] = set(REASSOCIATE) if fastmath else False
     return numba.njit(*args, **kwargs)
 
 

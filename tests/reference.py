@@ -25,14 +25,56 @@ def unit(u):
     return (u >> 11) * 2.0 ** -53
 
 
-def normals(key, step, purpose, n):
+def _ziggurat_layers(r=3.6541528853610088, layers=256):
+    """Right edges x_i of 256 equal-area layers under exp(-x^2/2) (Marsaglia-Tsang)."""
+    import math
+
+    f = lambda t: math.exp(-t * t / 2)  # noqa: E731
+    area = r * f(r) + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2))
+    edges = [area / f(r), r]
+    while len(edges) < layers:
+        edges.append(math.sqrt(-2 * math.log(area / edges[-1] + f(edges[-1]))))
+    return edges + [0.0], r
+
+
+def ziggurat(word, key, step, purpose, lane, j):
+    """Normal ``j`` of a step from its 64-bit word, as ``samplers._rng`` documents:
+    bits 0-7 layer, bit 8 sign, bits 11-63 uniform; rejected words continue
+    with blocks (step, purpose, 2^63 | j << 20 | attempt, lane)."""
+    edges, r = _ziggurat_layers()
+    f = lambda t: np.exp(-t * t / 2)  # noqa: E731
+    key = (int(key[0]), int(key[1]))
+    attempt = 0
+
+    def extra():
+        nonlocal attempt
+        block = philox4x64((step, purpose, (1 << 63) | (j << 20) | attempt, lane), key)
+        attempt += 1
+        return block
+
+    while True:
+        layer, sign = word & 255, -1.0 if (word >> 8) & 1 else 1.0
+        x = unit(word) * edges[layer]
+        if x < edges[layer + 1]:
+            return sign * x
+        block = extra()
+        if layer == 0:
+            while True:  # the tail beyond r
+                e1, e2 = -np.log(1 - unit(block[0])) / r, -np.log(1 - unit(block[1]))
+                if 2 * e2 > e1 * e1:
+                    return sign * (r + e1)
+                block = extra()
+        lo, hi = f(edges[layer]), f(edges[layer + 1])
+        if lo + unit(block[0]) * (hi - lo) < f(x):
+            return sign * x
+        word = block[2]
+
+
+def normals(key, step, purpose, n, lane=0):
     out = []
     for block in range((n + 3) // 4):
-        r = philox4x64((step, purpose, block, 0), (int(key[0]), int(key[1])))
-        u = [unit(v) for v in r]
-        for ua, ub in ((u[0], u[1]), (u[2], u[3])):
-            radius = np.sqrt(-2.0 * np.log(1.0 - ua))
-            out += [radius * np.cos(2 * np.pi * ub), radius * np.sin(2 * np.pi * ub)]
+        words = philox4x64((step, purpose, block, lane), (int(key[0]), int(key[1])))
+        out += [ziggurat(w, key, step, purpose, lane, 4 * block + i) for i, w in enumerate(words)]
     return np.array(out[:n])
 
 

@@ -9,6 +9,7 @@ from scipy import stats
 import samplers
 from samplers import mixing
 from samplers.mixing.curve import ensembles_at
+from samplers.mixing.distance import Metric
 
 
 # --------------------------------------------------------------------- metrics (exact)
@@ -63,26 +64,45 @@ X0 = np.array([4.0, 3.0])
 U = np.array([1.0, 1.0]) / math.sqrt(2)
 
 
-def exact_ks_curve(target, h, steps):
-    """KS between the projections on U of the exact ULA law at each step and of the target.
+def exact_ula_laws(target, h, steps):
+    """Mean and sd of the projection on U of the exact ULA law at each step.
 
-    ULA on N(m, S): x' = x - h P (x - m) + sqrt(2h) xi, P = S^-1, is linear and Gaussian,
-    so from the point X0 the law after n steps is N(m + A^n (X0 - m), C_n), A = I - hP,
+    ULA on N(m, C) with precision P is x' = x - hP(x - m) + sqrt(2h) xi, so
+    from the point X0 the law after n steps is N(m + A^n (X0 - m), C_n), A = I - hP,
     C_{n+1} = A C_n A^T + 2h I, C_0 = 0.
     """
     precision = np.linalg.inv(target.cov)
     a = np.eye(2) - h * precision
     mean, cov = X0 - target.mean, np.zeros((2, 2))
-    grid = np.linspace(-15, 15, 300_001)
-    s_target = math.sqrt(U @ target.cov @ U)
     out = {}
     for n in range(max(steps) + 1):
         if n in steps:
-            sd = math.sqrt(U @ cov @ U)
-            cdf = stats.norm.cdf(grid, U @ mean, sd) if sd > 0 else (grid >= U @ mean) * 1.0
-            out[n] = np.abs(cdf - stats.norm.cdf(grid, 0.0, s_target)).max()
+            out[n] = (U @ (mean + target.mean), math.sqrt(U @ cov @ U))
         mean, cov = a @ mean, a @ cov @ a.T + 2 * h * np.eye(2)
     return np.array([out[n] for n in steps])
+
+
+def exact_ks_curve(target, h, steps):
+    """KS distance between the exact ULA law at each step and the target, projected on U."""
+    grid = np.linspace(-15, 15, 300_001)
+    s_target = math.sqrt(U @ target.cov @ U)
+    m_target = U @ target.mean
+    return np.array([np.abs(stats.norm.cdf(grid, m, sd) - stats.norm.cdf(grid, m_target, s_target)).max()
+                     for m, sd in exact_ula_laws(target, h, steps)])
+
+
+def ks_of_exact_ensembles(target, h, steps, reference, n_chains, repeats, seed):
+    """``repeats`` values, per checkpoint, of the estimator ``distance_curve`` computes
+    (KS of an ensemble of ``n_chains`` against ``reference``) when the ensemble is
+    drawn from the exact ULA law: shape (repeats, checkpoints)."""
+    metric = Metric("ks", target, reference=reference, projection=U)
+    rng = np.random.default_rng(seed)
+    out = np.empty((repeats, len(steps)))
+    for j, (m, sd) in enumerate(exact_ula_laws(target, h, steps)):
+        for i in range(repeats):
+            z = m + sd * rng.standard_normal(n_chains)
+            out[i, j] = metric(z[:, None] * U)  # a point whose projection on U is z
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +119,23 @@ def test_ula_distance_curve_matches_the_exact_law(gauss2, ula_reference):
                                   n_boot=2000, level=0.995, rng=11)
     exact = exact_ks_curve(gauss2, H, steps)
     assert exact[-1] > 0.1 > 3 * curve.floor   # every checkpoint well above the noise floor
-    # Ten pointwise 99.5% bands: by Bonferroni the exact curve leaves one of them with
-    # probability at most 5% for a correct sampler (the seed is fixed).
-    inside = (curve.lower <= exact) & (exact <= curve.upper)
-    assert inside.all(), (exact, curve.lower, curve.upper)
-    # Power: the exact law of ULA with a 20% larger step (a wrong transition) leaves the band.
-    wrong = exact_ks_curve(gauss2, 1.2 * H, steps)
-    assert not ((curve.lower <= wrong) & (wrong <= curve.upper)).all()
+    # The estimate against the law of the same estimator on exact ensembles (2,000 draws
+    # of the exact ULA law, 400 repeats): the empirical KS distance is biased upwards
+    # by about its own noise, so the exact distance itself is not the right yardstick
+    # (it left the bootstrap band for 1 or 2 of 8 seeds, with either normal generator).
+    # Ten checkpoints, each inside the exact law's central 99.5% (Bonferroni: a correct
+    # sampler fails with probability at most 5%; the seed is fixed).
+    null = ks_of_exact_ensembles(gauss2, H, steps, ula_reference, 2000, 400, seed=3)
+    low, high = np.quantile(null, [0.0025, 0.9975], axis=0)
+    assert ((low <= curve.distance) & (curve.distance <= high)).all(), (curve.distance, low, high)
+    # The bootstrap band is about as wide as the estimator's spread on exact ensembles.
+    width = curve.upper - curve.lower
+    np.testing.assert_array_less(0.5 * (high - low), width)
+    np.testing.assert_array_less(width, 2.0 * (high - low))
+    # Power: with a 20% larger step (a wrong transition) the estimate leaves that range.
+    wrong = ks_of_exact_ensembles(gauss2, 1.2 * H, steps, ula_reference, 2000, 400, seed=3)
+    w_low, w_high = np.quantile(wrong, [0.0025, 0.9975], axis=0)
+    assert not ((w_low <= curve.distance) & (curve.distance <= w_high)).all()
     np.testing.assert_array_equal(curve.n_chains, 2000)
     np.testing.assert_array_equal(curve.gradient_evals, steps)
 
@@ -298,7 +328,10 @@ def test_langevin_transition_time_matches_quadrature_and_kramers():
     assert se / times.mean() < 0.03
     exact = mixing.transition_time(r)
     assert times.mean() == pytest.approx(exact, rel=0.10)
-    assert 1 / 1.5 < times.mean() / mixing.kramers_time(r) < 1.5
+    # Eyring-Kramers against the exact time, not against the measured one: Kramers sits
+    # 31% below the exact 19.57 at r = 2, so measured / Kramers is 1.46 plus ULA's ~1%
+    # bias, within 1.4 se of 1.5 (6 seeds gave 1.00-1.05 x exact, mean 1.02).
+    assert 1 / 1.5 < exact / mixing.kramers_time(r) < 1.5
 
 
 # --------------------------------------------------------------------------- bad inputs

