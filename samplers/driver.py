@@ -226,6 +226,7 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
     betas = settings.betas
     n_levels = betas.shape[0]
     top = n_levels - 1
+    tempered = n_levels > 1  # occupancy and log Z statistics are kept for ladders only
     tracked = n_replicas - 1
     n_warm = rec.warm_x.shape[1]
     n_trace = acc.level_trace.shape[1]
@@ -241,11 +242,13 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
         if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
             break  # the test of _running, written out: a call here costs ~20% on cheap targets
         t = state.offset[c] + s
-        if tuning:
-            batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
-        else:
-            batch = state.collected[c] * n_batches // settings.draws
-        batch = min(max(batch, 0), n_batches - 1)
+        batch = 0
+        if tempered:  # two integer divisions: skipped where no statistic needs them
+            if tuning:
+                batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
+            else:
+                batch = state.collected[c] * n_batches // settings.draws
+            batch = min(max(batch, 0), n_batches - 1)
 
         # Explore: a Langevin step of every replica at its level.
         for r in range(n_replicas):
@@ -268,7 +271,8 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
                     state.adapt_state[c, lev], accept, settings.target_accept)
             if settings.symmetry_rank > 0 and not state.frozen[c]:
                 _symmetry_move(state, settings, c, r, t, q, row)
-            _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
+            if tempered:
+                _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
