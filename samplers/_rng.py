@@ -151,41 +151,49 @@ def _layer_point(word):
 
 
 @jit
-def _ziggurat_rejected(word, key, step, purpose, lane, j):
+def _ziggurat_rejected(key, step, purpose, lane, j):
     """Normal ``j`` when its word fell outside the fast path: the wedge test for
     the upper layers, Marsaglia's exact tail sampler for the base layer, and a
     fresh word on rejection.  The extra uniforms come from Philox blocks keyed
     by ``j`` and the attempt (``_RETRY``), so the value still depends only on
-    the chain key, step, purpose, lane and j.
+    the chain key, step, purpose, lane and j.  One Philox call site (the word
+    itself is recomputed): each inlined Philox adds to the cold compile time.
     """
     attempt = np.uint64(0)
+    counter = np.uint64(j // 4)
+    in_tail = False
+    word = np.uint64(0)
+    layer = np.uint64(0)
+    sign = x = 0.0
     while True:
-        x = _layer_point(word)
-        if not np.isnan(x):
-            return x
-        layer = word & _LAYER_MASK
-        sign = 1.0 - 2.0 * np.float64((word >> _S8) & _ONE)
-        x = _unit(word) * _ZIG_X[layer]
-        r0, r1, r2, _ = philox4x64(np.uint64(step), np.uint64(purpose),
-                                   _RETRY | (np.uint64(j) << _S20) | attempt, np.uint64(lane),
-                                   key[0], key[1])
-        attempt += _ONE
-        if layer == 0:
-            # Tail x > R: x = R + E1 / R accepted when 2 E2 > (E1 / R)^2 (E exponential).
-            while True:
+        r0, r1, r2, r3 = philox4x64(np.uint64(step), np.uint64(purpose), counter, np.uint64(lane),
+                                    key[0], key[1])
+        if counter < _RETRY:  # the normal's own word, then retries
+            word = (r0, r1, r2, r3)[j % 4]
+            r2 = word
+        else:
+            attempt += _ONE
+            if in_tail:
+                # Tail x > R: x = R + E1 / R accepted when 2 E2 > (E1 / R)^2 (E exponential).
                 e1 = -np.log(1.0 - _unit(r0)) / _ZIG_R
                 e2 = -np.log(1.0 - _unit(r1))
                 if 2.0 * e2 > e1 * e1:
                     return sign * (_ZIG_R + e1)
-                r0, r1, _, _ = philox4x64(np.uint64(step), np.uint64(purpose),
-                                          _RETRY | (np.uint64(j) << _S20) | attempt,
-                                          np.uint64(lane), key[0], key[1])
-                attempt += _ONE
-        # Wedge: a uniform height in the layer, accepted under the curve.
-        height = _ZIG_F[layer] + _unit(r0) * (_ZIG_F[layer + 1] - _ZIG_F[layer])
-        if height < np.exp(-0.5 * x * x):
-            return sign * x
-        word = r2
+            else:
+                # Wedge: a uniform height in the layer, accepted under the curve.
+                height = _ZIG_F[layer] + _unit(r0) * (_ZIG_F[layer + _ONE] - _ZIG_F[layer])
+                if height < np.exp(-0.5 * x * x):
+                    return sign * x
+        counter = _RETRY | (np.uint64(j) << _S20) | attempt
+        if not in_tail:
+            word = r2
+            x = _layer_point(word)
+            if not np.isnan(x):
+                return x
+            layer = word & _LAYER_MASK
+            sign = 1.0 - 2.0 * np.float64((word >> _S8) & _ONE)
+            x = _unit(word) * _ZIG_X[layer]
+            in_tail = layer == 0
 
 
 @jit
@@ -213,6 +221,4 @@ def fill_normals(key, step, purpose, lane, out):
             out[j + 3] = _layer_point(r3)
     for j in range(n):
         if np.isnan(out[j]):
-            word = philox4x64(np.uint64(step), np.uint64(purpose), np.uint64(j // 4),
-                              np.uint64(lane), key[0], key[1])[j % 4]
-            out[j] = _ziggurat_rejected(word, key, step, purpose, lane, j)
+            out[j] = _ziggurat_rejected(key, step, purpose, lane, j)

@@ -207,16 +207,25 @@ def _initialize_chain(logp_grad, params, state, settings, search_step, c):
 
 
 @pjit
-def run_chunk(logp_grad, params, n_steps, state, settings, acc, rec):
-    """Advance every chain by up to ``n_steps`` steps (see the module docstring)."""
+def run_chunk(logp_grad, params, n_steps, state, settings, acc, rec, communicate, symmetry):
+    """Advance every chain by up to ``n_steps`` steps (see the module docstring).
+
+    ``communicate`` and ``symmetry`` are :func:`communicate_step` and
+    :func:`symmetry_step` or the no-op :func:`skip_communication` and
+    :func:`skip_symmetry`, passed as first-class functions: compiled on
+    their own rather than inlined into this loop, they keep its cold
+    compilation (LLVM's optimisation of one large function) to a few seconds
+    for plain Langevin.
+    """
     for c in prange(state.x.shape[0]):
         # np.int64: the prange index is unsigned when lowered; without the cast the
         # chain body would be compiled twice (typed once as int64, once as uint64).
-        _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, np.int64(c))
+        _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, communicate,
+                       symmetry, np.int64(c))
 
 
 @jit
-def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
+def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, communicate, symmetry, c):
     """Chain ``c`` of :func:`run_chunk`.
 
     A separate (serial) function: inside ``prange``, numba 0.68 loses writes
@@ -231,11 +240,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
     n_warm = rec.warm_x.shape[1]
     n_trace = acc.level_trace.shape[1]
     n_batches = acc.stone.shape[2]
-    open_betas = betas[:settings.max_level + 1]
     noise = np.empty(dim)
     y = np.empty(dim)
     grad_y = np.empty(dim)
-    q, row = _symmetry_scratch(settings)
     for _ in range(n_steps):
         s = state.steps[c]
         tuning = s < settings.n_tune
@@ -270,30 +277,13 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
                 state.step_size[c, lev] = dual_averaging_update(
                     state.adapt_state[c, lev], accept, settings.target_accept)
             if settings.symmetry_rank > 0 and not state.frozen[c]:
-                _symmetry_move(state, settings, c, r, t, q, row)
+                symmetry(state, settings, c, r, t)
             if tempered:
                 _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
-            if settings.communication == LEVEL_MOVES:
-                state.level[c, 0], state.direction[c] = level_move(
-                    state.level[c, 0], state.direction[c], state.lp[c, 0], open_betas,
-                    state.log_weights[c], settings.lifted, state.keys[c], t,
-                    acc.pair_accept[c], acc.pair_tries[c])
-            else:
-                if settings.communication == SWAPS_DEO:
-                    parity = ((t + 1) // settings.steps_per_swap) % 2
-                else:
-                    parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
-                swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
-                              parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
-            for r in range(n_replicas):
-                _round_trip(acc, state, c, r, top)
-            if tuning and settings.adapt_weights:
-                state.sa_count[c] += 1
-                log_weight_update(state.log_weights[c, :settings.max_level + 1],
-                                  state.level[c, 0], state.sa_count[c])
+            communicate(state, settings, acc, c, t, tuning)
 
         # Record.
         if tuning:
@@ -334,7 +324,8 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, c):
 
 
 @jit
-def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, rec, precomputed):
+def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, rec, communicate,
+                      symmetry, precomputed):
     """:func:`run_chunk` for a target that evaluates many points in one call.
 
     Step-major instead of chain-major: every chain proposes, then one call of
@@ -373,7 +364,8 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, re
         for c in range(n_chains):
             if running[c]:
                 next_row[0] = c * n_replicas
-                _advance_chain(precomputed, cache, 1, state, settings, acc, rec, c)
+                _advance_chain(precomputed, cache, 1, state, settings, acc, rec, communicate,
+                               symmetry, c)
 
 
 #: The type of ``_precomputed``'s cache and of the function itself, as passed to
@@ -401,16 +393,55 @@ def _running(state, settings, c):
 
 
 @jit
-def _symmetry_scratch(settings):
-    k = max(settings.symmetry_rank, 1)
-    return np.empty((k, k)), np.empty(k)
+def communicate_step(state, settings, acc, c, t, tuning):
+    """The communication of chain ``c`` after step ``t``: a simulated-tempering level
+    move or parallel-tempering swaps (``kernels.communication``), round-trip
+    counts, and while tuning the stochastic-approximation update of the
+    simulated-tempering log weights."""
+    betas = settings.betas
+    n_levels = betas.shape[0]
+    if settings.communication == LEVEL_MOVES:
+        state.level[c, 0], state.direction[c] = level_move(
+            state.level[c, 0], state.direction[c], state.lp[c, 0], betas[:settings.max_level + 1],
+            state.log_weights[c], settings.lifted, state.keys[c], t,
+            acc.pair_accept[c], acc.pair_tries[c])
+    else:
+        if settings.communication == SWAPS_DEO:
+            parity = ((t + 1) // settings.steps_per_swap) % 2
+        else:
+            parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
+        swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
+                      parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
+    for r in range(state.x.shape[1]):
+        _round_trip(acc, state, c, r, n_levels - 1)
+    if tuning and settings.adapt_weights:
+        state.sa_count[c] += 1
+        log_weight_update(state.log_weights[c, :settings.max_level + 1],
+                          state.level[c, 0], state.sa_count[c])
 
 
 @jit
-def _symmetry_move(state, settings, c, r, t, q, row):
+def skip_communication(state, settings, acc, c, t, tuning):
+    """The ``communicate`` of runs without a ladder (never called)."""
+    return
+
+
+@jit
+def symmetry_step(state, settings, c, r, t):
     """The exact move X -> X O of a target with that symmetry (``kernels.symmetry``)."""
-    orthogonal_move(state.x[c, r], state.grad[c, r], settings.symmetry_rank, state.keys[c], t, r,
-                    q, row)
+    k = settings.symmetry_rank
+    orthogonal_move(state.x[c, r], state.grad[c, r], k, state.keys[c], t, r, np.empty((k, k)),
+                    np.empty(k))
+
+
+@jit
+def skip_symmetry(state, settings, c, r, t):
+    """The ``symmetry`` of targets without one (never called)."""
+    return
+
+
+#: The communicate and symmetry steps :func:`drive` chooses between.
+STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symmetry)
 
 
 @jit
@@ -455,7 +486,9 @@ def compile_for(kernel, target, args, batched=False):
     loop depends only on the *types* of the arguments and is found in the disk
     cache by every later process (``_jit``).  Calling the dispatcher itself
     would not do: it would type the target as a dispatcher and compile (and
-    fail to cache) a second version for every target function.
+    fail to cache) a second version for every target function.  The same
+    holds for the ``communicate`` and ``symmetry`` steps among ``args``
+    (dispatchers of :data:`STEP_FUNCTIONS`), typed here from the records.
     """
     key = (kernel, target.params_type, batched, _layout(args))
     entry = _COMPILED.get(key)
@@ -463,14 +496,34 @@ def compile_for(kernel, target, args, batched=False):
         return entry
     function_type = batch_logp_grad_type if batched else logp_grad_type
     arg_types = [function_type(target.params_type), target.params_type]
-    if batched:
-        arg_types += [numba.typeof(a) for a in args[:-1]] + [PRECOMPUTED_TYPE]
-    else:
-        arg_types += [numba.typeof(a) for a in args]
+    for a in args:
+        if a is _precomputed:
+            arg_types.append(PRECOMPUTED_TYPE)
+        elif _is_step(a):
+            signature = _step_signature(a, args)
+            a.compile(signature)
+            arg_types.append(types.FunctionType(signature))
+        else:
+            arg_types.append(numba.typeof(a))
     arg_types = tuple(arg_types)
     kernel.compile(arg_types)
     _COMPILED[key] = entry = kernel.overloads[arg_types].entry_point
     return entry
+
+
+def _is_step(a):
+    return any(a is f for f in STEP_FUNCTIONS)  # identity: ``in`` would compare arrays
+
+
+def _step_signature(function, args):
+    """``communicate(state, settings, acc, c, t, tuning)`` or ``symmetry(state, settings, c, r, t)``,
+    typed from the state, settings and accumulator records among ``args``."""
+    state, settings, acc = (next(a for a in args if isinstance(a, cls))
+                            for cls in (ChainState, Settings, Accumulators))
+    records = [numba.typeof(state), numba.typeof(settings)]
+    if function is communicate_step or function is skip_communication:
+        return types.none(*records, numba.typeof(acc), types.int64, types.int64, types.boolean)
+    return types.none(*records, types.int64, types.int64, types.int64)
 
 
 #: Entry points by kernel, params type and argument layout: ``numba.typeof`` of
@@ -481,10 +534,13 @@ _COMPILED = {}
 
 def _layout(args):
     """What decides the numba types of ``args``: dtype, dimensions and contiguity of
-    every array (records are tuples of arrays), the Python type of the rest."""
+    every array (records are tuples of arrays), the Python type of the rest (the
+    step functions themselves)."""
     out = []
     for a in args:
-        if isinstance(a, tuple):
+        if _is_step(a) or a is _precomputed:
+            out.append(a)
+        elif isinstance(a, tuple):
             out.append(tuple(_layout(a)))
         elif isinstance(a, np.ndarray):
             out.append((a.dtype.str, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous))
@@ -503,10 +559,12 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
     raises ``RuntimeError``.  Returns the wall time in seconds.
     """
     batched = target.batch_logp_grad is not None
+    steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
+             symmetry_step if settings.symmetry_rank > 0 else skip_symmetry)
     if batched:
-        kernel, function, extra = run_chunk_batched, target.batch_logp_grad, (_precomputed,)
+        kernel, function, extra = run_chunk_batched, target.batch_logp_grad, steps + (_precomputed,)
     else:
-        kernel, function, extra = run_chunk, target.logp_grad, ()
+        kernel, function, extra = run_chunk, target.logp_grad, steps
     compiled = compile_for(kernel, target, (0, state, settings, acc, rec) + extra, batched)
     start = time.perf_counter()
     chunk = 1
