@@ -186,7 +186,7 @@ def main(argv=None):
         print(f"sensing, 8 chains: samplers / BlackJAX = {eight / jax_rate:.1f}x (goal >= 3)")
     print(f"completion: {c_one:,.0f} steps/s with 1 chain, {c_eight / 8:,.0f} per chain with 8 "
           "(goal >= 500 per chain)")
-    load.report()
+    print(load.report())
 
 
 if __name__ == "__main__":
