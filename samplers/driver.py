@@ -52,7 +52,6 @@ from .kernels.adaptation import (dual_averaging_init, dual_averaging_update, fin
 from .kernels.communication import level_move, swap_replicas
 from .kernels.langevin import all_finite, langevin_step, propose
 from .kernels.symmetry import orthogonal_move
-from .kernels.weight_preserving import anchor
 
 __all__ = ["ChainState", "Settings", "Accumulators", "Records", "new_state", "new_accumulators",
            "new_records", "initialize", "drive", "run_chunk", "run_chunk_batched", "CHUNK_SECONDS", "N_BATCHES",
@@ -70,7 +69,6 @@ class ChainState(NamedTuple):
     """Per-chain arrays (C chains, R replicas, L levels, d coordinates), updated in place."""
     x: np.ndarray            # (C, R, d) positions
     lp: np.ndarray           # (C, R) untempered log density at x
-    anchor: np.ndarray       # (C, R) weight-preserving anchor a(x) (0 without modes)
     grad: np.ndarray         # (C, R, d) its gradient
     level: np.ndarray        # (C, R) level of each replica
     identity: np.ndarray     # (C, R) walker at each slot (moves with swaps)
@@ -107,11 +105,6 @@ class Settings(NamedTuple):
     round_first: int         # warm-up round used for the accumulator batches
     round_len: int
     symmetry_rank: int       # k > 0: an orthogonal move X -> X O (k x k) after every transition
-    # Weight-preserving tempering (kernels.weight_preserving); K = 0 for the plain p^beta.
-    # Three fields, not a tuple: numba's parallel loops take no nested tuples.
-    anchor_modes: np.ndarray       # (K, d)
-    anchor_precisions: np.ndarray  # (K, d, d)
-    anchor_logp: np.ndarray        # (K,)
 
 
 class Accumulators(NamedTuple):
@@ -149,8 +142,7 @@ def new_state(x0, keys, n_replicas, n_levels):
     if n_replicas == n_levels:
         level[:] = np.arange(n_levels)
     return ChainState(
-        x=x, lp=np.zeros((n_chains, n_replicas)), anchor=np.zeros((n_chains, n_replicas)),
-        grad=np.zeros_like(x), level=level,
+        x=x, lp=np.zeros((n_chains, n_replicas)), grad=np.zeros_like(x), level=level,
         identity=np.tile(np.arange(n_replicas, dtype=np.int64), (n_chains, 1)),
         phase=np.zeros_like(level), direction=np.ones(n_chains, dtype=np.int64),
         step_size=np.full((n_chains, n_levels), np.nan), adapt_state=np.zeros((n_chains, n_levels, 4)),
@@ -200,8 +192,6 @@ def _initialize_chain(logp_grad, params, state, settings, search_step, c):
     n_levels = settings.betas.shape[0]
     for r in range(n_replicas):
         state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
-        state.anchor[c, r] = anchor(state.x[c, r], settings.anchor_modes,
-                                    settings.anchor_precisions, settings.anchor_logp)
     if not search_step:
         return
     for lev in range(n_levels):
@@ -253,7 +243,6 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
     noise = np.empty(dim)
     y = np.empty(dim)
     grad_y = np.empty(dim)
-    anchors = (settings.anchor_modes, settings.anchor_precisions, settings.anchor_logp)
     for _ in range(n_steps):
         s = state.steps[c]
         tuning = s < settings.n_tune
@@ -275,10 +264,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
             if state.frozen[c]:
                 accept, diverging = 0.0, True
             else:
-                state.lp[c, r], state.anchor[c, r], accept, diverging = langevin_step(
-                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r],
-                    state.anchor[c, r], h, betas[lev], anchors, settings.metropolis,
-                    state.keys[c], t, r, noise, y, grad_y)
+                state.lp[c, r], accept, diverging = langevin_step(
+                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
+                    betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
                 if diverging and not settings.metropolis:
                     state.frozen[c] = True
             if r == tracked:
@@ -291,7 +279,7 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
             if settings.symmetry_rank > 0 and not state.frozen[c]:
                 symmetry(state, settings, c, r, t)
             if tempered:
-                _accumulate(acc, c, lev, batch, betas, state.lp[c, r] - state.anchor[c, r])
+                _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
@@ -415,8 +403,7 @@ def communicate_step(state, settings, acc, c, t, tuning):
     n_levels = betas.shape[0]
     if settings.communication == LEVEL_MOVES:
         state.level[c, 0], state.direction[c] = level_move(
-            state.level[c, 0], state.direction[c], state.lp[c, 0] - state.anchor[c, 0],
-            betas[:settings.max_level + 1],
+            state.level[c, 0], state.direction[c], state.lp[c, 0], betas[:settings.max_level + 1],
             state.log_weights[c], settings.lifted, state.keys[c], t,
             acc.pair_accept[c], acc.pair_tries[c])
     else:
@@ -460,10 +447,7 @@ STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symm
 
 @jit
 def _accumulate(acc, c, lev, batch, betas, lp):
-    """Add one visit of level ``lev`` to the occupancy and log Z statistics.
-
-    ``lp`` is ``log p - a``, the derivative in beta of the level's log density
-    (just ``log p`` without weight-preserving anchors)."""
+    """Add one visit of level ``lev`` to the occupancy and log Z statistics."""
     acc.occupancy[c, lev] += 1.0
     acc.energy[c, lev, batch, 0] += lp
     acc.energy[c, lev, batch, 1] += 1.0

@@ -147,15 +147,6 @@ class Sampler:
         """Adapt after a tuning round; return the settings for what follows."""
         return settings
 
-    #: Whether :meth:`_after_round` needs the warm-up draws recorded (kept in the
-    #: output only with ``save_warmup=True``).
-    _needs_warmup_draws = False
-
-    def _after_round(self, target, state, settings, warm_x):
-        """Adapt after a tuning round that is not the last, given its recorded draws
-        ``warm_x`` (chains, draws, d); return the settings for what follows."""
-        return settings
-
     def _diagnostics(self, state, settings, acc):
         """A dict of run diagnostics for the output (empty for plain Langevin)."""
         return None
@@ -183,7 +174,7 @@ class Sampler:
             communication=self.communication, lifted=self.lifted,
             steps_per_swap=self.steps_per_swap, max_level=n_levels - 1, n_tune=tune, draws=draws,
             thin=thin, stop_step=tune, round_first=0, round_len=max(tune, 1),
-            symmetry_rank=self._symmetry_rank(target), **_anchors(saved, dim))
+            symmetry_rank=self._symmetry_rank(target))
         if saved is None:
             # A continuation keeps the saved log densities and gradients:
             # evaluating them again could differ in the last bit (a batched
@@ -198,7 +189,7 @@ class Sampler:
         if saved is None:
             settings = self._start(state, settings)
 
-        n_warm = tune // thin if run["save_warmup"] or self._needs_warmup_draws else 0
+        n_warm = tune // thin if run["save_warmup"] else 0
         rec = driver.new_records(n_chains, draws, n_warm, dim)
         bar = None
         if progressbar:
@@ -213,9 +204,6 @@ class Sampler:
                 settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
                 wall += driver.drive(target, state, settings, acc, rec, bar)
                 settings = self._between_rounds(state, settings, acc, stop == tune)
-                if stop < tune:
-                    settings = self._after_round(target, state, settings,
-                                                 rec.warm_x[:, first // thin:stop // thin])
                 first = stop
             trace_len = draws * n_levels if self.communication == driver.LEVEL_MOVES else 0
             acc = driver.new_accumulators(n_chains, n_levels, trace_len)
@@ -309,27 +297,10 @@ def _jsonable(settings):
 
 
 def _saved_state(state, settings):
-    """What ``resume`` needs: every state array (chain first), the ladder and the
-    weight-preserving anchors (repeated per chain, as the group is chain-first)."""
+    """What ``resume`` needs: every state array (chain first) and the ladder."""
     saved = {name: np.asarray(value) for name, value in state._asdict().items()}
-    n_chains = state.x.shape[0]
-    saved["betas"] = np.broadcast_to(settings.betas, (n_chains, settings.betas.size)).copy()
-    for name in _ANCHOR_FIELDS:
-        value = getattr(settings, name)
-        saved[name] = np.broadcast_to(value, (n_chains,) + value.shape).copy()
+    saved["betas"] = np.broadcast_to(settings.betas, (state.x.shape[0], settings.betas.size)).copy()
     return saved
-
-
-_ANCHOR_FIELDS = ("anchor_modes", "anchor_precisions", "anchor_logp")
-
-
-def _anchors(saved, dim):
-    """The ``Settings`` anchor fields: the saved run's, else none (plain tempering)."""
-    if saved is not None and _ANCHOR_FIELDS[0] in saved:
-        return {name: np.ascontiguousarray(saved[name][0], dtype=np.float64)
-                for name in _ANCHOR_FIELDS}
-    return {"anchor_modes": np.zeros((0, dim)), "anchor_precisions": np.zeros((0, dim, dim)),
-            "anchor_logp": np.zeros(0)}
 
 
 def _restore(saved):

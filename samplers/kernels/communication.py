@@ -2,9 +2,7 @@
 
 Level ``i`` targets ``p_i(x) proportional to p(x)^beta_i`` with
 ``0 < beta_0 < ... < beta_{L-1} = 1``; ``lp`` is always the *untempered*
-log p.  (With weight-preserving anchors, ``kernels.weight_preserving``,
-``log p_i = beta_i (log p - a) + a`` and the level moves are given
-``lp = log p - a`` in place of ``log p``: the ratios below hold unchanged.)
+log p.
 
 * Simulated tempering (Ge, Lee and Risteski, arXiv 1812.00793; Marinari and
   Parisi 1992): one state ``(i, x)``; a move to ``j = i +/- 1`` is accepted

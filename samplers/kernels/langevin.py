@@ -24,9 +24,8 @@ import numpy as np
 
 from .._jit import jit
 from .._rng import ACCEPT, NOISE, fill_normals, uniform
-from .weight_preserving import anchor
 
-__all__ = ["propose", "log_accept_ratio", "langevin_step", "all_finite"]
+__all__ = ["propose", "log_accept_ratio", "langevin_step", "accept_or_reject", "all_finite"]
 
 
 @jit
@@ -61,39 +60,35 @@ def log_accept_ratio(x, lp_x, grad_x, y, lp_y, grad_y, h, beta):
 
 
 @jit
-def langevin_step(logp_grad, params, x, lp, grad, anchor_x, h, beta, anchors, metropolis, key, step,
-                  lane, noise, y, grad_y):
+def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step, lane,
+                  noise, y, grad_y):
     """One ULA or MALA transition of one chain, in place.
 
-    The target is ``beta log p + (1 - beta) a`` with ``a`` the anchor of
-    weight-preserving tempering (``kernels.weight_preserving``; ``anchors``
-    is its ``(modes, precisions, mode_logp)``, empty for plain tempering,
-    where ``a = 0``) and ``anchor_x = a(x)``.  ``a`` is constant within a
-    basin, so it changes MALA's ``log alpha`` by ``(1 - beta) (a(y) - a(x))``
-    and not the proposal.
-
-    Returns ``(lp, anchor, accept_prob, diverging)``: the new log density and
-    anchor, the Metropolis acceptance probability of the proposal (computed
-    for ULA too, where it measures the discretisation error and drives
-    step-size tuning), and whether the proposal had a non-finite log density
-    or gradient.  ``lane`` picks the replica's random stream; ``noise``,
-    ``y`` and ``grad_y`` are scratch vectors.
+    Returns ``(lp, accept_prob, diverging)``: the new log density, the
+    Metropolis acceptance probability of the proposal (computed for ULA too,
+    where it measures the discretisation error and drives step-size tuning),
+    and whether the proposal had a non-finite log density or gradient.
+    ``lane`` picks the replica's random stream; ``noise``, ``y`` and
+    ``grad_y`` are scratch vectors.
     """
     fill_normals(key, step, NOISE, lane, noise)
     propose(x, grad, h, beta, noise, y)
     lp_y = logp_grad(y, params, grad_y)
+    return accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, step, lane)
+
+
+@jit
+def accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, step, lane):
+    """The second half of :func:`langevin_step`, given the proposal ``y``, ``log p(y)``
+    and its gradient: MALA's test (ULA takes every finite proposal); in place."""
     if not all_finite(lp_y, grad_y):
-        return lp, anchor_x, 0.0, True
+        return lp, 0.0, True
     log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
-    anchor_y = anchor_x
-    if anchors[0].shape[0] > 0:
-        anchor_y = anchor(y, anchors[0], anchors[1], anchors[2])
-        log_alpha += (1.0 - beta) * (anchor_y - anchor_x)
     accept_prob = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
     if np.isnan(accept_prob):
         accept_prob = 0.0
     if metropolis and uniform(key, step, ACCEPT, lane) >= accept_prob:
-        return lp, anchor_x, accept_prob, False
+        return lp, accept_prob, False
     x[:] = y
     grad[:] = grad_y
-    return lp_y, anchor_y, accept_prob, False
+    return lp_y, accept_prob, False
