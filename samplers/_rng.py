@@ -8,7 +8,9 @@ entropy goes through ``numpy.random.SeedSequence`` and is spawned into one
 Inside the compiled kernels every random number is a pure function of
 ``(chain key, step counter, purpose, index)`` through the Philox4x64-10 block
 cipher (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11),
-the same generator as ``numpy.random.Philox``.  Nothing is carried from one
+the same generator as ``numpy.random.Philox``; standard normals come from
+its 64-bit words through a 256-layer ziggurat (:func:`fill_normals`).
+Nothing is carried from one
 step to the next but the step counter, so the draws of a chain do not depend
 on thread count, chunk size, progress bar, or whether the run was split into
 a first part and a continuation.

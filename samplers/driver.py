@@ -8,7 +8,9 @@ Pigeons.jl):
 * **explore**: one Langevin transition (``kernels.langevin``) of every
   replica at its level's ``beta`` and step size;
 * **communicate**, every ``steps_per_swap`` steps: a simulated-tempering
-  level move or parallel-tempering swaps (``kernels.communication``).
+  level move or parallel-tempering swaps (``kernels.communication``), in
+  :func:`communicate_step`, which the loop receives as a first-class
+  function (a no-op for plain Langevin) so that it is compiled on its own.
 
 Plain Langevin is ``R = L = 1`` with no communication; simulated tempering
 is ``R = 1`` with level moves; parallel tempering is ``R = L`` with swaps (the
