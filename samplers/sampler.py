@@ -139,7 +139,7 @@ class Sampler:
         """``k`` for symmetry moves X -> X O on a (d, k) target; 0 for none."""
         return self.symmetry_rank
 
-    def _start(self, state, settings):
+    def _start(self, target, state, settings):
         """Set up a fresh state once the initial log densities are known; return the settings."""
         return settings
 
@@ -187,7 +187,7 @@ class Sampler:
                 f"of chain(s) {np.flatnonzero(bad).tolist()}"
             )
         if saved is None:
-            settings = self._start(state, settings)
+            settings = self._start(target, state, settings)
 
         n_warm = tune // thin if run["save_warmup"] else 0
         rec = driver.new_records(n_chains, draws, n_warm, dim)

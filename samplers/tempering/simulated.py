@@ -147,7 +147,7 @@ class SimulatedTempering(TemperingSampler):
                     f"{PAPER_STEPS_PER_LEVEL} warm-up steps per level ({PAPER_STEPS_PER_LEVEL * n_levels})")
         return super()._execute(target, x0, keys, run, saved, progressbar)
 
-    def _start(self, state, settings):
+    def _start(self, target, state, settings):
         betas = settings.betas
         n_levels = betas.size
         if self.log_weights == "paper":
@@ -158,11 +158,17 @@ class SimulatedTempering(TemperingSampler):
         if self.fixed_weights is not None:
             state.log_weights[:] = self.fixed_weights
         else:
-            # Laplace guess, exact for a Gaussian centred at the chain's start:
-            # log Z(beta) = beta log p(x0) - (d/2) log beta + const.
+            # Laplace guess, exact for a Gaussian with its mode at m:
+            # log Z(beta) = beta log p(m) - (d/2) log beta + const, with m the
+            # mode L-BFGS climbs to from the chain's start.  log p(x0) itself
+            # would do only for a start at a mode: from a start 25 sd out
+            # (log p(x0) 140 below the modes') the hot levels began 100+ nats
+            # too heavy, the stochastic approximation could not undo it within
+            # the warm-up, and the frozen weights kept the walk at the top.
             dim = state.x.shape[2]
             for c in range(state.x.shape[0]):
-                w = -betas * state.lp[c, 0] + 0.5 * dim * np.log(betas)
+                peak = _climb(target, state.x[c, 0], state.lp[c, 0])
+                w = -betas * peak + 0.5 * dim * np.log(betas)
                 state.log_weights[c] = w - w[-1]
         return settings
 
@@ -193,3 +199,25 @@ class SimulatedTempering(TemperingSampler):
         if r + 1 == settings.betas.size - 1:
             state.log_weights[:] -= state.log_weights[:, -1:].copy()
         return settings._replace(max_level=r + 1)
+
+
+#: L-BFGS iterations of the climb behind the starting weights.
+CLIMB_ITERATIONS = 200
+
+
+def _climb(target, x0, lp0):
+    """log p at the point L-BFGS reaches from ``x0`` in ``CLIMB_ITERATIONS``
+    iterations (``lp0 = log p(x0)`` if that is not higher, or if the climb fails)."""
+    from scipy.optimize import minimize
+
+    def negative(x):
+        value, grad = target.logp_and_grad(x)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            return np.inf, np.zeros_like(x)  # L-BFGS backtracks from non-finite values
+        return -value, -grad
+
+    with np.errstate(all="ignore"):
+        result = minimize(negative, x0, jac=True, method="L-BFGS-B",
+                          options={"maxiter": CLIMB_ITERATIONS})
+    peak = -float(result.fun)
+    return peak if np.isfinite(peak) and peak > lp0 else float(lp0)
