@@ -16,7 +16,9 @@ takes time exponential in the barrier.
 
 Weights (``log_weights``):
 
-* ``"adaptive"`` (default): stochastic approximation during warm-up
+* ``"adaptive"`` (default): from the Laplace guess ``w_i = -beta_i log p(m)
+  + (d/2) log beta_i`` at the mode ``m`` that L-BFGS climbs to from the
+  chain's start, stochastic approximation during warm-up
   (``kernels.adaptation.log_weight_update``, one update per level move)
   drives the occupancy to uniform, so every level is sampled; at the end of
   warm-up the weights are frozen at the stepping-stone estimate of
