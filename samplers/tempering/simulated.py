@@ -168,9 +168,12 @@ class SimulatedTempering(TemperingSampler):
             # too heavy, the stochastic approximation could not undo it within
             # the warm-up, and the frozen weights kept the walk at the top.
             dim = state.x.shape[2]
+            # One climb per distinct start: ensembles often start many chains at one point.
+            starts, first, which = np.unique(state.x[:, 0], axis=0, return_index=True,
+                                             return_inverse=True)
+            peaks = [_climb(target, x0, state.lp[c, 0]) for x0, c in zip(starts, first)]
             for c in range(state.x.shape[0]):
-                peak = _climb(target, state.x[c, 0], state.lp[c, 0])
-                w = -betas * peak + 0.5 * dim * np.log(betas)
+                w = -betas * peaks[which.reshape(-1)[c]] + 0.5 * dim * np.log(betas)
                 state.log_weights[c] = w - w[-1]
         return settings
 
