@@ -140,15 +140,23 @@ _S20 = np.uint64(20)
 
 
 @jit
-def _layer_point(word):
-    """The ziggurat's fast path for the 64-bit ``word``: bits 0-7 pick the layer,
-    bit 8 the sign, bits 11-63 the uniform position in the layer's rectangle.
-    The signed point when it lies inside the next layer's width (about 99% of
-    words), else NaN (then :func:`_ziggurat_rejected` decides)."""
+def _decode(word):
+    """A 64-bit ``word`` as a ziggurat candidate ``(layer, sign, x)``: bits 0-7 pick
+    the layer, bit 8 the sign, bits 11-63 the uniform position ``x`` in the
+    layer's rectangle [0, X[layer]]."""
     layer = word & _LAYER_MASK
-    x = _unit(word) * _ZIG_X[layer]
+    sign = 1.0 - 2.0 * np.float64((word >> _S8) & _ONE)
+    return layer, sign, _unit(word) * _ZIG_X[layer]
+
+
+@jit
+def _layer_point(word):
+    """The ziggurat's fast path: the signed point of ``word`` (:func:`_decode`) when it
+    lies inside the next layer's width (about 99% of words), else NaN (then
+    :func:`_ziggurat_rejected` decides)."""
+    layer, sign, x = _decode(word)
     if x < _ZIG_X[layer + _ONE]:
-        return x * (1.0 - 2.0 * np.float64((word >> _S8) & _ONE))
+        return sign * x
     return np.nan
 
 
@@ -164,15 +172,13 @@ def _ziggurat_rejected(key, step, purpose, lane, j):
     attempt = np.uint64(0)
     counter = np.uint64(j // 4)
     in_tail = False
-    word = np.uint64(0)
     layer = np.uint64(0)
     sign = x = 0.0
     while True:
         r0, r1, r2, r3 = philox4x64(np.uint64(step), np.uint64(purpose), counter, np.uint64(lane),
                                     key[0], key[1])
-        if counter < _RETRY:  # the normal's own word, then retries
-            word = (r0, r1, r2, r3)[j % 4]
-            r2 = word
+        if counter < _RETRY:  # the normal's own word (rejected by the fast path), then retries
+            r2 = (r0, r1, r2, r3)[j % 4]
         else:
             attempt += _ONE
             if in_tail:
@@ -187,14 +193,10 @@ def _ziggurat_rejected(key, step, purpose, lane, j):
                 if height < np.exp(-0.5 * x * x):
                     return sign * x
         counter = _RETRY | (np.uint64(j) << _S20) | attempt
-        if not in_tail:
-            word = r2
-            x = _layer_point(word)
-            if not np.isnan(x):
-                return x
-            layer = word & _LAYER_MASK
-            sign = 1.0 - 2.0 * np.float64((word >> _S8) & _ONE)
-            x = _unit(word) * _ZIG_X[layer]
+        if not in_tail:  # r2 is the next candidate word
+            layer, sign, x = _decode(r2)
+            if x < _ZIG_X[layer + _ONE]:
+                return sign * x
             in_tail = layer == 0
 
 
