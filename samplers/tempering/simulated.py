@@ -171,10 +171,9 @@ class SimulatedTempering(TemperingSampler):
             # One climb per distinct start: ensembles often start many chains at one point.
             starts, first, which = np.unique(state.x[:, 0], axis=0, return_index=True,
                                              return_inverse=True)
-            peaks = [_climb(target, x0, state.lp[c, 0]) for x0, c in zip(starts, first)]
-            for c in range(state.x.shape[0]):
-                w = -betas * peaks[which.reshape(-1)[c]] + 0.5 * dim * np.log(betas)
-                state.log_weights[c] = w - w[-1]
+            peaks = np.array([_climb(target, x0, state.lp[c, 0]) for x0, c in zip(starts, first)])
+            w = -peaks[which.reshape(-1), None] * betas + 0.5 * dim * np.log(betas)
+            state.log_weights[:] = w - w[:, -1:]
         return settings
 
     def _between_rounds(self, state, settings, acc, last):
