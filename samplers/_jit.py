@@ -17,11 +17,30 @@ Targets reach the kernels as first-class function values typed by
 :func:`logp_grad_type`; the kernels are compiled once per *params type*, not
 once per target function, which is what makes the disk cache work for user
 targets (a plain dispatcher argument would defeat caching).
+
+The chain loop's per-step costs outside the target, each measured on the
+benchmark of ``benchmarks/bench_langevin.py``:
+
+* the small kernels of one Langevin step (``kernels.langevin``, the random
+  numbers of ``_rng``) are declared ``jit(inline="always")``: numba then
+  compiles them into the chain loop instead of calling them, each call
+  passing every array as seven words and counting references (1.2x faster
+  steps; cold compilation stays about 10 s);
+* the loop :func:`borrowed` its arrays, so views like ``state.x[c, r]``
+  skip the atomic reference counts;
+* scratch vectors (a target's intermediate sums, the proposal) come from
+  :func:`scratch_vector`: on the stack when small, instead of a malloc, a
+  free and reference counting per call.
 """
 import numba
+import numpy as np
+from llvmlite import ir
 from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
-__all__ = ["jit", "pjit", "REASSOCIATE", "logp_grad_signature", "logp_grad_type", "batch_logp_grad_signature",
+__all__ = ["jit", "pjit", "REASSOCIATE", "scratch_vector", "STACK_SCRATCH_MAX", "borrowed", "logp_grad_signature", "logp_grad_type", "batch_logp_grad_signature",
            "batch_logp_grad_type", "VECTOR", "MATRIX"]
 
 #: A C-contiguous float64 vector: positions and gradients.
@@ -70,3 +89,72 @@ def batch_logp_grad_signature(params_type):
 def batch_logp_grad_type(params_type):
     """The first-class function type of a target's ``batch_logp_grad``."""
     return types.FunctionType(batch_logp_grad_signature(params_type))
+
+
+#: Largest scratch vector (float64 entries, 32 KiB) put on the stack; numba's
+#: worker threads have stacks of a few MiB.
+STACK_SCRATCH_MAX = 4096
+
+
+@intrinsic
+def _stack_vector(typingctx, n):
+    """An uninitialised float64 vector of length ``n`` in the caller's stack
+    frame, without a meminfo (no reference counting, freed on return)."""
+    array_type = types.Array(types.float64, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        [size] = args
+        data = builder.alloca(ir.DoubleType(), size=size)
+        data.align = 64  # whole cache lines: the thread's stack offset varies from run to run
+        array = context.make_array(array_type)(context, builder)
+        itemsize = context.get_constant(types.intp, 8)
+        populate_array(array, data=data, shape=[size], strides=[itemsize], itemsize=itemsize,
+                       meminfo=None)
+        return array._getvalue()
+
+    return array_type(types.intp), codegen
+
+
+@jit(inline="always")
+def scratch_vector(n):
+    """An uninitialised float64 vector of length ``n`` for use inside one call
+    of the calling kernel: on its stack up to :data:`STACK_SCRATCH_MAX`
+    entries, else on the heap.  Inlined (numba IR) so that the stack memory is
+    the caller's; it must not be returned or stored anywhere that outlives
+    the call, and must not be called inside a loop (each call takes new stack).
+    """
+    if n <= STACK_SCRATCH_MAX:
+        return _stack_vector(n)
+    return np.empty(n)
+
+
+def _without_meminfo(context, builder, typ, value):
+    if isinstance(typ, types.Array):
+        array = context.make_array(typ)(context, builder, value=value)
+        array.meminfo = cgutils.get_null_value(array.meminfo.type)
+        return array._getvalue()
+    if isinstance(typ, types.BaseTuple):
+        items = [_without_meminfo(context, builder, item_type, builder.extract_value(value, i))
+                 for i, item_type in enumerate(typ)]
+        return context.make_tuple(builder, typ, items)
+    return value
+
+
+@intrinsic
+def borrowed(typingctx, value):
+    """``value`` (an array, or a tuple or NamedTuple of them and scalars,
+    nested) with every array's meminfo dropped: the same memory, but views of
+    it and calls taking it skip reference counting.
+
+    numba increments and decrements (atomically) the reference count of every
+    array argument of every compiled call and of every view such as
+    ``state.x[c, r]``; in the chain loop that was some twenty atomic updates
+    per step, most of a cheap step's overhead, and with chains on two threads
+    the shared counters bounce between cores.  The caller must keep the
+    original arrays alive for as long as the borrowed ones are used (the chain
+    loop borrows its arguments for its own duration).
+    """
+    def codegen(context, builder, signature, args):
+        return _without_meminfo(context, builder, signature.args[0], args[0])
+
+    return value(value), codegen

@@ -97,7 +97,7 @@ def _unit(u):
     return np.float64(u >> _S11) * _TWO_M53
 
 
-@jit
+@jit(inline="always")
 def uniform(key, step, purpose, index):
     """One uniform in [0, 1) for ``(step, purpose, index)`` of a chain's stream."""
     r0, _, _, _ = philox4x64(np.uint64(step), np.uint64(purpose), np.uint64(index),
@@ -200,7 +200,7 @@ def _ziggurat_rejected(key, step, purpose, lane, j):
             in_tail = layer == 0
 
 
-@jit
+@jit(inline="always")
 def fill_normals(key, step, purpose, lane, out):
     """Fill ``out`` with standard normals for ``(step, purpose, lane)`` of a chain.
 

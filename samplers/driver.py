@@ -47,12 +47,13 @@ import numba
 import numpy as np
 from numba import prange, types
 
-from ._jit import MATRIX, VECTOR, batch_logp_grad_type, jit, logp_grad_type, pjit
+from ._jit import (MATRIX, VECTOR, batch_logp_grad_type, borrowed, jit, logp_grad_type, pjit,
+                   scratch_vector)
 from ._rng import COMMUNICATE, NOISE, fill_normals, uniform
 from .kernels.adaptation import (dual_averaging_init, dual_averaging_update, final_step_size,
                                  initial_step_size, log_weight_update)
 from .kernels.communication import level_move, swap_replicas
-from .kernels.langevin import all_finite, langevin_step, propose
+from .kernels.langevin import all_finite, copy_into, langevin_step, propose
 from .kernels.symmetry import orthogonal_move
 
 __all__ = ["ChainState", "Settings", "Accumulators", "Records", "new_state", "new_accumulators",
@@ -233,6 +234,8 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
     A separate (serial) function: inside ``prange``, numba 0.68 loses writes
     to arrays reached through a NamedTuple (``state.steps[c] = ...``).
     """
+    # Borrowed arrays and stack scratch: no reference counting in the loop.
+    params, state, settings, acc, rec = borrowed((params, state, settings, acc, rec))
     n_chains, n_replicas, dim = state.x.shape
     betas = settings.betas
     n_levels = betas.shape[0]
@@ -242,13 +245,19 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
     n_warm = rec.warm_x.shape[1]
     n_trace = acc.level_trace.shape[1]
     n_batches = acc.stone.shape[2]
-    noise = np.empty(dim)
-    y = np.empty(dim)
-    grad_y = np.empty(dim)
+    noise = scratch_vector(dim)
+    y = scratch_vector(dim)
+    grad_y = scratch_vector(dim)
+    # The counters written every step live in locals until the end of the call:
+    # the chains' entries share cache lines, which two threads writing them
+    # every step would pass back and forth.
+    s = state.steps[c]
+    collected = state.collected[c]
+    visits = state.visits[c]
+    window_accept, window_diverging, window_steps = state.window[c, 0], state.window[c, 1], state.window[c, 2]
     for _ in range(n_steps):
-        s = state.steps[c]
         tuning = s < settings.n_tune
-        if s >= settings.stop_step or (not tuning and state.collected[c] >= settings.draws):
+        if s >= settings.stop_step or (not tuning and collected >= settings.draws):
             break  # the test of _running, written out: a call here costs ~20% on cheap targets
         t = state.offset[c] + s
         batch = 0
@@ -256,7 +265,7 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
             if tuning:
                 batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
             else:
-                batch = state.collected[c] * n_batches // settings.draws
+                batch = collected * n_batches // settings.draws
             batch = min(max(batch, 0), n_batches - 1)
 
         # Explore: a Langevin step of every replica at its level.
@@ -272,9 +281,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
                 if diverging and not settings.metropolis:
                     state.frozen[c] = True
             if r == tracked:
-                state.window[c, 0] += accept
-                state.window[c, 1] += 1.0 if diverging else 0.0
-                state.window[c, 2] += 1.0
+                window_accept += accept
+                window_diverging += 1.0 if diverging else 0.0
+                window_steps += 1.0
             if tuning and settings.adapt_step:
                 state.step_size[c, lev] = dual_averaging_update(
                     state.adapt_state[c, lev], accept, settings.target_accept)
@@ -297,33 +306,37 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
                 k = (s + 1) // settings.thin - 1
                 if k < n_warm:
                     lev = state.level[c, tracked]
-                    rec.warm_x[c, k] = state.x[c, tracked]
+                    copy_into(state.x[c, tracked], rec.warm_x[c, k])
                     rec.warm_lp[c, k] = state.lp[c, tracked]
-                    rec.warm_accept[c, k] = state.window[c, 0] / state.window[c, 2]
-                    rec.warm_diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.warm_accept[c, k] = window_accept / window_steps
+                    rec.warm_diverging[c, k] = window_diverging > 0.0
                     rec.warm_step_size[c, k] = state.step_size[c, lev]
                     rec.warm_level[c, k] = lev
-                state.window[c, :] = 0.0
+                window_accept = window_diverging = window_steps = 0.0
             if s == settings.n_tune - 1:
-                state.window[c, :] = 0.0
+                window_accept = window_diverging = window_steps = 0.0
         else:
             u = s - settings.n_tune
             if n_trace > 0 and u % settings.thin == 0 and u // settings.thin < n_trace:
                 acc.level_trace[c, u // settings.thin] = state.level[c, 0]
             if state.level[c, tracked] == top:
-                state.visits[c] += 1
+                visits += 1
                 # (thin == 1 first: an integer division costs ~10 ns, a tenth of a cheap step)
-                if settings.thin == 1 or state.visits[c] % settings.thin == 0:
-                    k = state.collected[c]
-                    rec.x[c, k] = state.x[c, tracked]
+                if settings.thin == 1 or visits % settings.thin == 0:
+                    k = collected
+                    copy_into(state.x[c, tracked], rec.x[c, k])
                     rec.lp[c, k] = state.lp[c, tracked]
-                    rec.accept[c, k] = state.window[c, 0] / state.window[c, 2]
-                    rec.diverging[c, k] = state.window[c, 1] > 0.0
+                    rec.accept[c, k] = window_accept / window_steps
+                    rec.diverging[c, k] = window_diverging > 0.0
                     rec.step_size[c, k] = state.step_size[c, top]
-                    rec.n_steps[c, k] = int(state.window[c, 2])
-                    state.window[c, :] = 0.0
-                    state.collected[c] = k + 1
-        state.steps[c] = s + 1
+                    rec.n_steps[c, k] = int(window_steps)
+                    window_accept = window_diverging = window_steps = 0.0
+                    collected = k + 1
+        s += 1
+    state.steps[c] = s
+    state.collected[c] = collected
+    state.visits[c] = visits
+    state.window[c, 0], state.window[c, 1], state.window[c, 2] = window_accept, window_diverging, window_steps
 
 
 @jit
@@ -384,7 +397,7 @@ def _precomputed(y, cache, grad_out):
     lps, grads, next_row = cache
     i = next_row[0]
     next_row[0] = i + 1
-    grad_out[:] = grads[i]
+    copy_into(grads[i], grad_out)
     return lps[i]
 
 

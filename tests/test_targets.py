@@ -66,6 +66,25 @@ def test_mixture_is_finite_far_from_every_mode(kind):
         assert value == pytest.approx(target.logpdf(x), rel=1e-12)
 
 
+@pytest.mark.parametrize("kind", list(MIXTURE_COVS))
+def test_mixture_gradient_is_exact_far_from_the_origin(kind):
+    # The full-covariance kernel computes P_k (x - m_k) as P_k (x - c) - P_k (m_k - c)
+    # (c the mean of the means).  Shifting the whole mixture and the point by
+    # 1e8 may change the result only through the rounding of the inputs: x + 1e8
+    # is off by up to ulp(1e8) / 2 = 7.5e-9 per coordinate, which moves the
+    # gradient by at most |P| sqrt(3) 7.5e-9 < 5e-8 (|P| <= 3.4 here) and log p
+    # by |grad| 7.5e-9 sqrt(3); atol 1e-6 leaves a factor 20.
+    covs = MIXTURE_COVS[kind]
+    shift = 1e8
+    near = samplers.GaussianMixture(MEANS, covs, WEIGHTS)
+    far = samplers.GaussianMixture(MEANS + shift, covs, WEIGHTS)
+    for x in np.random.default_rng(1).normal(scale=2.0, size=(5, 3)):
+        value_near, grad_near = near.logp_and_grad(x)
+        value_far, grad_far = far.logp_and_grad(x + shift)
+        np.testing.assert_allclose(grad_far, grad_near, rtol=0, atol=1e-6)
+        assert value_far == pytest.approx(value_near, abs=1e-6)
+
+
 def test_mixture_sample_weights_and_moments():
     target = samplers.GaussianMixture(MEANS * 5, MIXTURE_COVS["full"], WEIGHTS)
     n = 40_000

@@ -19,16 +19,19 @@ the log density ``lp``, returned.  A proposal with a non-finite log density or
 gradient is never accepted: MALA rejects it, and ULA (which has no rejection)
 leaves the chain where it was and reports it, so the driver can freeze the
 chain.
+
+Every function here is compiled into its caller (``inline="always"``, see
+``_jit``): they run once per step, where a call costs as much as their work.
 """
 import numpy as np
 
 from .._jit import jit
 from .._rng import ACCEPT, NOISE, fill_normals, uniform
 
-__all__ = ["propose", "log_accept_ratio", "langevin_step", "accept_or_reject", "all_finite"]
+__all__ = ["propose", "log_accept_ratio", "langevin_step", "accept_or_reject", "all_finite", "copy_into"]
 
 
-@jit
+@jit(inline="always")
 def all_finite(value, vector):
     if not np.isfinite(value):
         return False
@@ -38,7 +41,15 @@ def all_finite(value, vector):
     return True
 
 
-@jit
+@jit(inline="always")
+def copy_into(src, dst):
+    """``dst[:] = src`` for vectors, as a loop: numba compiles the slice
+    assignment with an overlap check and a copy through a heap buffer."""
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@jit(inline="always")
 def propose(x, grad, h, beta, noise, y):
     """Write the proposal ``y = x + h beta grad + sqrt(2h) noise``."""
     scale = np.sqrt(2.0 * h)
@@ -46,7 +57,7 @@ def propose(x, grad, h, beta, noise, y):
         y[i] = x[i] + h * beta * grad[i] + scale * noise[i]
 
 
-@jit
+@jit(inline="always")
 def log_accept_ratio(x, lp_x, grad_x, y, lp_y, grad_y, h, beta):
     """MALA's ``log alpha`` for the move x -> y (see the module docstring)."""
     forward = 0.0   # |y - x - h beta grad(x)|^2
@@ -59,7 +70,7 @@ def log_accept_ratio(x, lp_x, grad_x, y, lp_y, grad_y, h, beta):
     return beta * (lp_y - lp_x) + (forward - backward) / (4.0 * h)
 
 
-@jit
+@jit(inline="always")
 def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step, lane,
                   noise, y, grad_y):
     """One ULA or MALA transition of one chain, in place.
@@ -77,7 +88,7 @@ def langevin_step(logp_grad, params, x, lp, grad, h, beta, metropolis, key, step
     return accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, step, lane)
 
 
-@jit
+@jit(inline="always")
 def accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, step, lane):
     """The second half of :func:`langevin_step`, given the proposal ``y``, ``log p(y)``
     and its gradient: MALA's test (ULA takes every finite proposal); in place."""
@@ -89,6 +100,6 @@ def accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, ste
         accept_prob = 0.0
     if metropolis and uniform(key, step, ACCEPT, lane) >= accept_prob:
         return lp, accept_prob, False
-    x[:] = y
-    grad[:] = grad_y
+    copy_into(y, x)
+    copy_into(grad_y, grad)
     return lp_y, accept_prob, False
