@@ -106,6 +106,27 @@ def test_component_of_picks_most_responsible():
     assert target.n_components == 2
 
 
+@pytest.mark.parametrize("kind", list(MIXTURE_COVS))
+def test_component_of_with_a_core_matches_the_responsibilities(kind):
+    target = samplers.GaussianMixture(MEANS, MIXTURE_COVS[kind], WEIGHTS)
+    x = np.random.default_rng(2).normal(scale=2.0, size=(4, 500, 3))
+    q = target.component_logpdf(x)
+    resp = np.exp(q - q.max(axis=-1, keepdims=True))
+    resp /= resp.sum(axis=-1, keepdims=True)
+    best = q.argmax(axis=-1)
+    assert np.array_equal(target.component_of(x), best)
+    for core in (0.6, 0.9, 0.99):
+        expected = np.where(resp.max(axis=-1) > core, best, -1)
+        got = target.component_of(x, core=core)
+        assert got.shape == (4, 500)
+        # Points whose responsibility is within rounding of the threshold may differ.
+        near = np.abs(resp.max(axis=-1) - core) < 1e-12
+        assert np.array_equal(got[~near], expected[~near])
+        assert 0 < (got == -1).sum() < got.size  # both outcomes occur
+    with pytest.raises(ValueError, match="core"):
+        target.component_of(x, core=1.0)
+
+
 def test_gaussian_logp_gradient_and_log_z():
     cov = np.array([[2.0, 0.5], [0.5, 1.0]])
     target = samplers.Gaussian([1.0, -1.0], cov)

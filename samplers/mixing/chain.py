@@ -126,16 +126,6 @@ def _switch_steps(labels, times):
     return [times[c, 1:][switched[c]] for c in range(labels.shape[0])]
 
 
-def _core_labels(target, x, core):
-    """The component whose responsibility ``w_k N(x; m_k, S_k) / p(x)`` exceeds ``core``, or -1."""
-    q = target.component_logpdf(x)
-    best = q.argmax(axis=1)
-    top = q[np.arange(x.shape[0]), best]
-    # The largest responsibility is 1 / sum_k exp(q_k - q_max).
-    largest = 1.0 / np.exp(q - top[:, None]).sum(axis=1)
-    return np.where(largest > core, best, -1)
-
-
 def tunnelling_rate(idata, target, *, core=0.9):
     """Mode switches per step (see the module docstring), from a mixture ``target``.
 
@@ -143,14 +133,14 @@ def tunnelling_rate(idata, target, *, core=0.9):
     the rate is per step of the whole chain (all levels).
     """
     _check_idata(idata)
-    if not hasattr(target, "component_logpdf"):
+    if not hasattr(target, "component_of"):
         raise TypeError(f"target must be a GaussianMixture, got {type(target).__name__}")
     if isinstance(core, bool) or not 0.5 <= core < 1:
         raise ValueError(f"core must be in [0.5, 1), got {core!r}")
     steps, times = chain_steps(idata)
     x = idata.posterior[target.name].values
     x = x.reshape(x.shape[0], x.shape[1], target.dim)
-    labels = _core_labels(target, x.reshape(-1, target.dim), core).reshape(x.shape[:2])
+    labels = target.component_of(x, core=core)
     counts = [s.size for s in _switch_steps(labels, times)]
     return _rate(counts, steps)
 

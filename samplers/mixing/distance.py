@@ -131,9 +131,9 @@ class Metric:
         return float(values[0]) if single else values
 
     def _tv_modes(self, x, counts):
-        labels = self.target.component_logpdf(x).argmax(axis=1)
+        labels = self.target.component_of(x)
         k = self.target.n_components
-        occupancy = np.stack([counts[:, labels == j].sum(axis=1) for j in range(k)], axis=1)
+        occupancy = counts @ (labels[:, None] == np.arange(k)).astype(np.float64)  # (B, k)
         occupancy /= counts.sum(axis=1, keepdims=True)
         return 0.5 * np.abs(occupancy - self.target.weights).sum(axis=1)
 

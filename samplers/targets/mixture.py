@@ -76,18 +76,41 @@ def mixture_full_logp_grad(x, params, grad_out):
 
 
 @jit
-def _component_logpdf_into(x, means, chol_prec, log_coef, out):
-    """``out[i, k] = log_coef[k] - |U_k (x_i - m_k)|^2 / 2`` (``U_k`` lower triangular)."""
+def _component_logpdf_row(x, means, chol_prec, log_coef, out):
+    """``out[k] = log_coef[k] - |U_k (x - m_k)|^2 / 2`` for one point (``U_k`` lower triangular)."""
     n_components, dim = means.shape
+    for k in range(n_components):
+        sq = 0.0
+        for a in range(dim):
+            acc = 0.0
+            for b in range(a + 1):
+                acc += chol_prec[k, a, b] * (x[b] - means[k, b])
+            sq += acc * acc
+        out[k] = log_coef[k] - 0.5 * sq
+
+
+@jit
+def _component_logpdf_into(x, means, chol_prec, log_coef, out):
+    """:func:`_component_logpdf_row` for every row of ``x``: ``out[i, k]``."""
     for i in range(x.shape[0]):
-        for k in range(n_components):
-            sq = 0.0
-            for a in range(dim):
-                acc = 0.0
-                for b in range(a + 1):
-                    acc += chol_prec[k, a, b] * (x[i, b] - means[k, b])
-                sq += acc * acc
-            out[i, k] = log_coef[k] - 0.5 * sq
+        _component_logpdf_row(x[i], means, chol_prec, log_coef, out[i])
+
+
+@jit
+def _component_labels_into(x, means, chol_prec, log_coef, core, out):
+    """``out[i]``: the component of largest ``q_k`` at ``x[i]`` (the first on ties), or -1
+    where its responsibility ``1 / sum_k exp(q_k - q_max)`` is not above ``core``."""
+    q = np.empty(means.shape[0])
+    for i in range(x.shape[0]):
+        _component_logpdf_row(x[i], means, chol_prec, log_coef, q)
+        best = 0
+        for k in range(1, q.shape[0]):
+            if q[k] > q[best]:
+                best = k
+        total = 0.0
+        for k in range(q.shape[0]):
+            total += np.exp(q[k] - q[best])
+        out[i] = best if 1.0 / total > core else -1
 
 
 @jit
@@ -172,14 +195,17 @@ class GaussianMixture(Target):
         |U_k (x - m_k)|^2 with U_k the (lower) Cholesky factor of the
         precision, as in the compiled log density.
         """
-        x = np.asarray(x, dtype=np.float64)
-        if x.shape[-1] != self.dim:
-            raise ValueError(f"x must have last axis of length {self.dim}, got shape {x.shape}")
-        points = np.ascontiguousarray(x.reshape(-1, self.dim))
+        points = self._points(x)
         q = np.empty((points.shape[0], self.n_components))
-        # Compiled: mode labels of whole runs (mixing tools) are millions of points.
         _component_logpdf_into(points, self.means, self._chol_prec, self._log_coef, q)
-        return q.reshape(x.shape[:-1] + (self.n_components,))
+        return q.reshape(np.shape(x)[:-1] + (self.n_components,))
+
+    def _points(self, x):
+        """``x`` (..., d) as a C-contiguous (n, d) float64 array."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 0 or x.shape[-1] != self.dim:
+            raise ValueError(f"x must have last axis of length {self.dim}, got shape {x.shape}")
+        return np.ascontiguousarray(x.reshape(-1, self.dim))
 
     def sample_component(self, k, n, rng=None):
         """``n`` exact draws from component ``k`` alone, shape ``(n, d)``."""
@@ -192,9 +218,21 @@ class GaussianMixture(Target):
         top = np.max(q, axis=-1, keepdims=True)
         return (top + np.log(np.sum(np.exp(q - top), axis=-1, keepdims=True)))[..., 0]
 
-    def component_of(self, x):
-        """Index of the most responsible component for each point of ``x`` (..., d)."""
-        return np.argmax(self.component_logpdf(x), axis=-1)
+    def component_of(self, x, core=None):
+        """Index of the most responsible component for each point of ``x`` (..., d).
+
+        With ``core`` in [0, 1), -1 where that component's responsibility
+        ``w_k N(x; m_k, S_k) / p(x)`` is not above ``core`` (the point lies
+        between modes).
+        """
+        if core is not None and (isinstance(core, bool) or not 0 <= core < 1):
+            raise ValueError(f"core must be in [0, 1), got {core!r}")
+        points = self._points(x)
+        labels = np.empty(points.shape[0], dtype=np.int64)
+        # Compiled: mode labels of whole runs (mixing tools) are millions of points.
+        _component_labels_into(points, self.means, self._chol_prec, self._log_coef,
+                               -1.0 if core is None else float(core), labels)
+        return labels.reshape(np.shape(x)[:-1])
 
     def sample(self, n, rng=None):
         """``n`` exact draws, shape ``(n, d)``; ``rng`` as in ``numpy.random.default_rng``."""
