@@ -46,6 +46,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 from numba import prange, types
+from numba.experimental.function_type import _get_wrapper_address
 
 from ._jit import (MATRIX, VECTOR, batch_logp_grad_type, borrowed, jit, logp_grad_type, pjit,
                    scratch_vector)
@@ -497,7 +498,9 @@ def compile_for(kernel, target, args, batched=False):
     ``target.logp_grad`` (or ``target.batch_logp_grad`` when ``batched``, and then
     :func:`_precomputed` comes last in ``args``).
 
-    Returns the compiled entry point, to be called with the same arguments.
+    Returns the compiled entry point, to be called with the same arguments,
+    and the signatures of its first-class function arguments (``None`` for
+    the others), for :func:`_resolve`.
     The target function is typed as a first-class function, so the compiled
     loop depends only on the *types* of the arguments and is found in the disk
     cache by every later process (``_jit``).  Calling the dispatcher itself
@@ -523,8 +526,35 @@ def compile_for(kernel, target, args, batched=False):
             arg_types.append(numba.typeof(a))
     arg_types = tuple(arg_types)
     kernel.compile(arg_types)
-    _COMPILED[key] = entry = kernel.overloads[arg_types].entry_point
+    entry = kernel.overloads[arg_types].entry_point
+    _COMPILED[key] = entry = (entry, [t.signature if isinstance(t, types.FunctionType) else None
+                                      for t in arg_types])
     return entry
+
+
+class _Resolved:
+    """A compiled function argument whose address is looked up once.
+
+    Passed a dispatcher where the compiled loop expects a first-class
+    function, numba finds its address on every call, hashing the whole
+    signature (state records included): about 0.1 ms per function, three
+    per call, which a sweep of many short runs pays hundreds of times.
+    This object gives numba the address directly (its "wrapper address
+    protocol") and keeps the function alive.
+    """
+    __slots__ = ("function", "address")
+
+    def __init__(self, function, signature):
+        self.function = function
+        self.address = _get_wrapper_address(function, signature)
+
+    def __wrapper_address__(self):
+        return self.address
+
+
+def _resolve(argument, signature):
+    """``argument`` as :class:`_Resolved` where ``signature`` says it is a function."""
+    return argument if signature is None else _Resolved(argument, signature)
 
 
 def _is_step(a):
@@ -581,7 +611,10 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
         kernel, function, extra = run_chunk_batched, target.batch_logp_grad, steps + (_precomputed,)
     else:
         kernel, function, extra = run_chunk, target.logp_grad, steps
-    compiled = compile_for(kernel, target, (0, state, settings, acc, rec) + extra, batched)
+    compiled, signatures = compile_for(kernel, target, (0, state, settings, acc, rec) + extra,
+                                       batched)
+    function = _resolve(function, signatures[0])
+    extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[-len(extra):]))
     start = time.perf_counter()
     chunk = 1
     n_tune, draws = settings.n_tune, settings.draws
@@ -619,6 +652,6 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
 
 def initialize_state(target, state, settings, search_step):
     """Run :func:`initialize` (compiled for this target)."""
-    compile_for(initialize, target, (state, settings, search_step))(
+    compile_for(initialize, target, (state, settings, search_step))[0](
         target.logp_grad, target.params, state, settings, search_step)
     target.raise_python_error()
