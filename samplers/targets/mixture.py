@@ -76,7 +76,7 @@ def mixture_full_logp_grad(x, params, grad_out):
     return value
 
 
-@jit
+@jit(inline="always")
 def _component_logpdf_row(x, means, chol_prec, log_coef, out):
     """``out[k] = log_coef[k] - |U_k (x - m_k)|^2 / 2`` for one point (``U_k`` lower triangular)."""
     n_components, dim = means.shape
