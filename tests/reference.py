@@ -10,6 +10,16 @@ W0, W1 = 0x9E3779B97F4A7C15, 0xBB67AE8584CAA73B
 NOISE, ACCEPT = 0, 1
 
 
+def finite_difference_grad(target, x, eps=1e-6):
+    """Central differences of ``target.logp_and_grad(x)[0]``: the gradient to check against."""
+    grad = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = eps
+        grad[i] = (target.logp_and_grad(x + e)[0] - target.logp_and_grad(x - e)[0]) / (2 * eps)
+    return grad
+
+
 def philox4x64(counter, key):
     """Philox4x64-10 with Python integers (Salmon et al. 2011)."""
     c0, c1, c2, c3 = counter

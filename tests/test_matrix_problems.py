@@ -3,6 +3,7 @@ orthogonal invariance, minimisers, Hessian, synthetic problems, errors."""
 import numpy as np
 import pytest
 
+from reference import finite_difference_grad
 from samplers.matrix import Completion, Factorization, Sensing, synthetic_problem
 
 D, K = 5, 2
@@ -54,15 +55,6 @@ def make(name, **kwargs):
 
 
 NAMES = ["factorization", "sensing", "completion"]
-
-
-def finite_difference_grad(problem, x, eps=1e-6):
-    grad = np.empty_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = eps
-        grad[i] = (problem.logp_and_grad(x + e)[0] - problem.logp_and_grad(x - e)[0]) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -5,15 +5,7 @@ import pytest
 from scipy import stats
 
 import samplers
-
-
-def finite_difference_grad(target, x, eps=1e-6):
-    grad = np.empty_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = eps
-        grad[i] = (target.logp_and_grad(x + e)[0] - target.logp_and_grad(x - e)[0]) / (2 * eps)
-    return grad
+from reference import finite_difference_grad
 
 
 def scipy_mixture_logpdf(means, covs, weights, x):
