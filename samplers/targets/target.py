@@ -10,8 +10,16 @@ vectors of length ``dim``; ``params`` is a tuple of arrays that the function
 reads and must not modify.  Keeping the numbers in ``params`` rather than in
 the function's closure is what lets one compiled kernel serve every target of
 the same ``params`` type, from the disk cache.
+
+A user's function is checked before any long work: :class:`Target` compiles a
+bounds-checked copy of it and evaluates it once (so a ``dim`` that does not
+match the function or its ``params`` is an error naming ``dim``, not a
+silent read of other memory), and the samplers call :meth:`Target.validate`
+at the initial points (every entry of ``grad_out`` written, the gradient
+equal to finite differences of ``log p``).
 """
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -19,7 +27,14 @@ from numba.core.registry import CPUDispatcher
 
 from .._jit import batch_logp_grad_signature, logp_grad_signature
 
-__all__ = ["Target"]
+__all__ = ["Target", "GradientCheck"]
+
+#: Relative error above which :meth:`Target.check_gradient` calls the gradient wrong.
+GRADIENT_RTOL = 1e-3
+#: Steps of the central differences, relative to ``max(1, max |x_i|)``: the best
+#: agreement over these is kept, so a target of any length scale is judged at
+#: a step where truncation and rounding errors are both small.
+FD_STEPS = 10.0 ** -np.arange(1, 10)
 
 
 class Target:
@@ -56,6 +71,7 @@ class Target:
     """
 
     def __init__(self, logp_grad, dim, params=(), *, name="x", batch_logp_grad=None):
+        self._checked = None  # the bounds-checked copy of logp_grad (user targets)
         if not isinstance(logp_grad, CPUDispatcher):
             raise TypeError(
                 "logp_grad must be a numba.njit-compiled function "
@@ -90,6 +106,11 @@ class Target:
                     "batch_logp_grad could not be compiled as batch_logp_grad(xs, params, "
                     f"grad_out, lp_out) for params of type {self.params_type}: {err}") from err
             self.batch_logp_grad = batch_logp_grad
+        if type(self) is Target and not getattr(logp_grad, "_from_python", False):
+            # A user's own function (the built-in subclasses are tested): one
+            # bounds-checked evaluation now, before any sampler compiles.
+            self._checked = _bounds_checked(logp_grad, self.params_type)
+            self._evaluate(np.random.default_rng(0).uniform(-2.0, 2.0, self.dim), "dim")
 
     @classmethod
     def from_python(cls, logp, grad, dim, *, name="x"):
@@ -131,6 +152,7 @@ class Target:
                 value = call_python(x, grad_out)
             return value
 
+        logp_grad._from_python = True  # no bounds-checked copy: the Python callables check themselves
         target = cls(logp_grad, shape, (), name=name)
         target._python_errors = errors
         return target
@@ -152,6 +174,91 @@ class Target:
         self.raise_python_error()
         return value, grad
 
+    def _evaluate(self, x, blame):
+        """``(log p, gradient)`` at ``x`` through the bounds-checked copy, with
+        errors that name ``blame`` (the argument most likely wrong).
+
+        ``grad_out`` is filled with two different sentinels in two calls: an
+        entry left equal to the sentinel both times was never written.
+        """
+        function = self._checked if self._checked is not None else self.logp_grad
+        grads = []
+        for sentinel in (np.nan, 7.25e307):
+            grad = np.full(self.dim, sentinel)
+            try:
+                value = function(x, self.params, grad)
+            except Exception as err:  # noqa: BLE001 - numba raises IndexError, ValueError, ...
+                raise ValueError(
+                    f"logp_grad raised {type(err).__name__} ({err}) at a point of dim={self.dim} "
+                    f"with params of shapes {[p.shape for p in self.params]}: check that {blame} "
+                    "matches the function and its params") from err
+            self.raise_python_error()
+            grads.append(grad)
+        unwritten = (np.isnan(grads[0]) & (grads[1] == 7.25e307))
+        if np.isfinite(value) and unwritten.any():
+            raise ValueError(
+                f"logp_grad did not write grad_out at {np.flatnonzero(unwritten)[:10].tolist()} "
+                f"(of dim={self.dim}): it must write the whole gradient of log p")
+        return float(value), grads[1]
+
+    def check_gradient(self, x, *, rtol=GRADIENT_RTOL, n_directions=3, rng=0):
+        """Compare the gradient at ``x`` with central differences of ``log p``.
+
+        Along ``n_directions`` random unit directions ``v``, the directional
+        derivative ``grad . v`` is compared with ``(log p(x + e v) -
+        log p(x - e v)) / (2 e)`` for steps ``e`` from 0.1 to 1e-9 (times
+        ``max(1, max |x_i|)``), keeping the best agreement: a correct gradient
+        agrees to ``rtol`` at some step whatever the target's length scale, a
+        wrong one at none.  Returns a :class:`GradientCheck`; raises
+        ``ValueError`` naming ``logp_grad`` when the relative error exceeds
+        ``rtol``, and when log p or the gradient is not finite at ``x``.
+        """
+        x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+        if x.shape[0] != self.dim:
+            raise ValueError(f"x must have dim={self.dim} coordinates, got {x.shape[0]}")
+        value, grad = self._evaluate(x, "dim")
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            raise ValueError("check_gradient: log p or its gradient is not finite at x")
+        rng = np.random.default_rng(rng)
+        scale = max(1.0, float(np.max(np.abs(x))))
+        errors = []
+        with np.errstate(all="ignore"):
+            for _ in range(n_directions):
+                v = rng.standard_normal(self.dim)
+                v /= np.linalg.norm(v)
+                exact = float(grad @ v)
+                best = np.inf
+                for e in FD_STEPS * scale:
+                    up, _ = self._evaluate(x + e * v, "dim")
+                    down, _ = self._evaluate(x - e * v, "dim")
+                    fd = (up - down) / (2.0 * e)
+                    # The floor is the rounding error of the difference quotient
+                    # (~1e-16 |log p| / e) over rtol: a zero gradient (at a mode)
+                    # passes, while any error of the gradient above ~1e-7 cannot.
+                    floor = 1e-13 * (1.0 + abs(value)) / e
+                    if np.isfinite(fd):
+                        best = min(best, abs(fd - exact) / max(abs(exact), abs(fd), floor))
+                errors.append(best)
+        check = GradientCheck(max_relative_error=float(max(errors)), rtol=float(rtol))
+        if not check.ok:
+            raise ValueError(
+                f"logp_grad: the gradient disagrees with finite differences of log p "
+                f"(relative error {check.max_relative_error:.3g} > {rtol:g} along a random "
+                f"direction at the point given): does grad_out hold the gradient of the "
+                f"returned log p?")
+        return check
+
+    def validate(self, points, n_check=4):
+        """Check the target at initial points ``(n, dim)`` before a run: one evaluation
+        per point (errors name ``dim``), the gradient against finite differences at
+        the first ``n_check`` points where log p is finite (:meth:`check_gradient`)."""
+        checked = 0
+        for x in np.asarray(points, dtype=np.float64).reshape(-1, self.dim):
+            value, grad = self._evaluate(np.ascontiguousarray(x), "dim")
+            if checked < n_check and np.isfinite(value) and np.all(np.isfinite(grad)):
+                self.check_gradient(x)
+                checked += 1
+
     def default_initial(self, rng):
         """An initial point when the user gives none: uniform on [-2, 2]^dim, as Stan does.
 
@@ -162,6 +269,27 @@ class Target:
 
     def __repr__(self):
         return f"{type(self).__name__}(dim={self.shape if len(self.shape) > 1 else self.dim})"
+
+
+class GradientCheck(NamedTuple):
+    """The result of :meth:`Target.check_gradient`."""
+    max_relative_error: float
+    rtol: float
+
+    @property
+    def ok(self):
+        return self.max_relative_error <= self.rtol
+
+
+def _bounds_checked(logp_grad, params_type):
+    """A copy of the user's function compiled with bounds checking (not cached:
+    the function may live in a script or notebook)."""
+    from .._jit import logp_grad_signature
+
+    options = {k: v for k, v in logp_grad.targetoptions.items() if k not in ("boundscheck", "cache", "nopython")}
+    checked = numba.njit(boundscheck=True, cache=False, **options)(logp_grad.py_func)
+    checked.compile(logp_grad_signature(params_type))
+    return checked
 
 
 def _as_shape(dim):
