@@ -248,6 +248,32 @@ class Target:
                 f"returned log p?")
         return check
 
+    def hessian_max_eig(self, x):
+        """Largest eigenvalue of the Hessian of -log p at ``x``: the curvature that bounds
+        a stable Langevin step (ULA diverges on a Gaussian once ``h lambda > 2``).
+
+        From Hessian-vector products by central differences of the gradient,
+        ``H v ~ -(g(x + e v) - g(x - e v)) / (2 e)``, first with ``e = 1e-5``
+        (times ``max(1, max |x_i|)``), then again with ``e`` a thousandth of the
+        length scale ``lambda^(-1/2)`` just found; the (symmetrised) Hessian is
+        dense up to 60 coordinates, Lanczos (``scipy.sparse.linalg.eigsh``)
+        beyond.  Exact (to rounding) on a Gaussian.
+        """
+        x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+        if x.shape[0] != self.dim:
+            raise ValueError(f"x must have dim={self.dim} coordinates, got {x.shape[0]}")
+        e = 1e-5 * max(1.0, float(np.max(np.abs(x))))
+        top = _top_eigenvalue(lambda v, e=e: self._hvp(x, v, e), self.dim)
+        if np.isfinite(top) and top > 0:
+            top = _top_eigenvalue(lambda v, e=1e-3 / np.sqrt(top): self._hvp(x, v, e), self.dim)
+        return top
+
+    def _hvp(self, x, v, e):
+        """Hessian of -log p at ``x`` times ``v``, by central differences of the gradient."""
+        _, up = self.logp_and_grad(x + e * v)
+        _, down = self.logp_and_grad(x - e * v)
+        return -(up - down) / (2.0 * e)
+
     def validate(self, points, n_check=4):
         """Check the target at initial points ``(n, dim)`` before a run: one evaluation
         per point (errors name ``dim``), the gradient against finite differences at
@@ -279,6 +305,21 @@ class GradientCheck(NamedTuple):
     @property
     def ok(self):
         return self.max_relative_error <= self.rtol
+
+
+def _top_eigenvalue(matvec, n):
+    """Largest eigenvalue of the symmetric operator ``matvec`` on R^n (dense up to n = 60)."""
+    with np.errstate(all="ignore"):
+        if n <= 60:
+            H = np.stack([matvec(column) for column in np.eye(n)], axis=1)
+            if not np.all(np.isfinite(H)):
+                return np.nan
+            return float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        op = LinearOperator((n, n), matvec=lambda v: matvec(np.ravel(v)), dtype=np.float64)
+        v0 = np.random.default_rng(0).standard_normal(n)
+        return float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-6, return_eigenvectors=False)[0])
 
 
 def _bounds_checked(logp_grad, params_type):
