@@ -48,7 +48,7 @@ if _spec is None or _spec.origin is None:
 import samplers  # noqa: E402
 from samplers._jit import jit, pjit  # noqa: E402
 from samplers.matrix import synthetic_problem  # noqa: E402
-from samplers.matrix.langevin import _rotation  # noqa: E402
+from samplers.matrix.invariants import chain_rotation  # noqa: E402
 
 #: Chains per block: one AVX2 vector of float64, if LLVM vectorised the lane loops.
 LANES = 4
@@ -146,7 +146,7 @@ def main():
                   f"{many:.2f} ms")
         h = 1e-7
         for chains in (1, 8):
-            x0 = np.stack([truth.X @ _rotation(5, 0, c) for c in range(chains)])
+            x0 = np.stack([truth.X @ chain_rotation(5, 0, c) for c in range(chains)])
             kwargs = dict(draws=40, tune=0, chains=chains, rng=0, initial=x0, progressbar=False)
             draws = {}
             for _ in range(2):  # interleaved; the first round also compiles or loads

@@ -47,7 +47,7 @@ if _spec is None or _spec.origin is None:
 
 import samplers  # noqa: E402
 from samplers.matrix import MatrixLangevin, synthetic_problem  # noqa: E402
-from samplers.matrix.langevin import _rotation  # noqa: E402
+from samplers.matrix.invariants import chain_rotation  # noqa: E402
 
 
 def best(repeats, run):
@@ -79,7 +79,7 @@ def per_evaluation(repeats):
 
 
 def start_points(X0, chains, seed=0):
-    return np.stack([X0 @ _rotation(X0.shape[1], seed, c) for c in range(chains)])
+    return np.stack([X0 @ chain_rotation(X0.shape[1], seed, c) for c in range(chains)])
 
 
 def samplers_rate(problem, sampler, x0, steps, repeats):

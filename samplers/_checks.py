@@ -8,15 +8,22 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_count", "check_positive", "check_bool"]
+__all__ = ["check_count", "check_positive", "check_bool", "check_float_array", "check_index_array"]
 
 
-def check_count(value, name, minimum=1):
-    """An int >= ``minimum``, or a ``ValueError``/``TypeError`` naming ``name``."""
+def check_count(value, name, minimum=1, maximum=None, maximum_name=None):
+    """An int in ``[minimum, maximum]``, or a ``ValueError``/``TypeError`` naming ``name``.
+
+    ``maximum_name`` says where an upper bound comes from in the message
+    (``rank must be <= d = 5``).
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        bound = f"{maximum_name} = {maximum}" if maximum_name else f"{maximum}"
+        raise ValueError(f"{name} must be <= {bound}, got {value}")
     return int(value)
 
 
@@ -38,3 +45,48 @@ def check_positive(value, name, allow_none=False, upper=None):
         bound = f" and < {upper}" if upper is not None else ""
         raise ValueError(f"{name} must be finite and > 0{bound}, got {value}")
     return value
+
+
+def check_float_array(values, name, ndim=None, min_size=1):
+    """A new float64 array of finite real numbers, or an error naming ``name``.
+
+    ``TypeError`` for strings and for anything that is not an array of real
+    numbers (booleans, complex, objects); ``ValueError`` for a ragged nesting,
+    a number of dimensions other than ``ndim`` (when given), fewer than
+    ``min_size`` entries, or a NaN or infinite entry (the message gives the
+    first one's index).  Always a copy: callers may keep or modify it without
+    aliasing the caller's data.
+    """
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as err:  # ragged nested sequences
+        raise ValueError(f"{name} must be an array of numbers: {err}") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size < min_size:
+        need = "not be empty" if min_size == 1 else f"have at least {min_size} entries"
+        raise ValueError(f"{name} must {need}, got {arr.size}")
+    arr = np.array(arr, dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(arr))
+    if bad.size:
+        where = ", ".join(str(i) for i in bad[0])
+        raise ValueError(f"{name} must be finite, got {name}[{where}] = {arr[tuple(bad[0])]}")
+    return arr
+
+
+def check_index_array(values, name, size):
+    """A non-empty 1-D int64 array of indices into ``range(size)``, or an error naming ``name``."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an array of integers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.min() < 0 or arr.max() >= size:
+        raise ValueError(f"{name} must be in [0, {size}), got values in [{arr.min()}, {arr.max()}]")
+    return arr.astype(np.int64)

@@ -32,12 +32,11 @@ the argument):
 * :func:`equalize` -- a new ladder evenly spaced in ``Lambda``.
 """
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_count
+from ._checks import check_count, check_float_array, check_positive
 
 __all__ = [
     "DEFAULT_BETA_MIN",
@@ -58,31 +57,6 @@ _END_TOLERANCE = 1e-12
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _check_open_unit(value, name):
-    """A float in the open interval (0, 1)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not (0.0 < value < 1.0):  # also rejects NaN
-        raise ValueError(f"{name} must satisfy 0 < {name} < 1, got {value}")
-    return value
-
-
-def _as_float_vector(values, name):
-    """``values`` as a new 1-D float64 array, or an error naming ``name``."""
-    if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be an array of numbers, got {type(values).__name__}")
-    try:
-        arr = np.asarray(values)
-    except (TypeError, ValueError) as err:  # ragged nested sequences
-        raise ValueError(f"{name} must be a 1-D array of numbers: {err}") from None
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    return np.array(arr, dtype=np.float64)  # a copy: callers may not alias the user's data
 
 
 def check_ladder(betas, name="betas"):
@@ -114,12 +88,7 @@ def check_ladder(betas, name="betas"):
         Not 1-D, fewer than 2 levels, a non-finite level, a level <= 0 or
         > 1, not strictly increasing, or not ending at 1.
     """
-    b = _as_float_vector(betas, name)
-    if b.size < 2:
-        raise ValueError(f"{name} must have at least 2 levels, got {b.size}")
-    bad = np.flatnonzero(~np.isfinite(b))
-    if bad.size:
-        raise ValueError(f"{name} must be finite, got {name}[{bad[0]}] = {b[bad[0]]}")
+    b = check_float_array(betas, name, ndim=1, min_size=2)
     if abs(b[-1] - 1.0) <= _END_TOLERANCE:
         b[-1] = 1.0
     bad = np.flatnonzero(b <= 0.0)
@@ -164,7 +133,7 @@ def geometric(beta_min, n):
     numpy.ndarray
         Float64, shape ``(n,)``, first level exactly ``beta_min``, last exactly 1.
     """
-    beta_min = _check_open_unit(beta_min, "beta_min")
+    beta_min = check_positive(beta_min, "beta_min", upper=1.0)
     n = check_count(n, "n", 2)
     betas = np.exp(np.linspace(math.log(beta_min), 0.0, n))
     betas[0], betas[-1] = beta_min, 1.0
@@ -252,7 +221,7 @@ def default_ladder(dim, *, beta_min=DEFAULT_BETA_MIN):
             size *= check_count(d, f"dim[{i}]", 1)
     else:
         size = check_count(dim, "dim", 1)
-    beta_min = _check_open_unit(beta_min, "beta_min")
+    beta_min = check_positive(beta_min, "beta_min", upper=1.0)
     total = _gaussian_barrier_rate(size) * math.log(1.0 / beta_min)
     return geometric(beta_min, _levels_for_barrier(total))
 
@@ -266,14 +235,11 @@ def _levels_for_barrier(total):
 
 
 def _check_rejection(rejection, n_pairs, name="rejection"):
-    r = _as_float_vector(rejection, name)
+    r = check_float_array(rejection, name, ndim=1)
     if r.size != n_pairs:
         raise ValueError(
             f"{name} must have one rate per neighbouring pair: length {n_pairs}, got {r.size}"
         )
-    bad = np.flatnonzero(~np.isfinite(r))
-    if bad.size:
-        raise ValueError(f"{name} must be finite, got {name}[{bad[0]}] = {r[bad[0]]}")
     bad = np.flatnonzero((r < 0.0) | (r > 1.0))
     if bad.size:
         raise ValueError(f"{name} must be in [0, 1], got {name}[{bad[0]}] = {r[bad[0]]!r}")

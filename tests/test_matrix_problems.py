@@ -236,7 +236,7 @@ def test_completion_stores_each_pair_once_upper_and_sorted():
         (lambda: Factorization(SYM[:, :3], K, beta=1.0), ValueError, "M must be a square matrix"),
         (lambda: Factorization(SYM + np.triu(np.ones((D, D)), 1), K, beta=1.0), ValueError, "M must be symmetric"),
         (lambda: Factorization(np.where(np.eye(D) > 0, np.nan, SYM), K, beta=1.0), ValueError, "M must be finite"),
-        (lambda: Factorization([["a"]], 1, beta=1.0), TypeError, "M must be a numeric array"),
+        (lambda: Factorization([["a"]], 1, beta=1.0), TypeError, "M must be an array of real numbers"),
         (lambda: Sensing(A3[:, :, :3], B, K, beta=1.0), ValueError, "A must be square per slice"),
         (lambda: Sensing(A3.reshape(12, -1)[:, :24], B, K, beta=1.0), ValueError, "A given as \\(m, d\\*d\\)"),
         (lambda: Sensing(A3[0, 0], B, K, beta=1.0), ValueError, "A must have shape"),
@@ -330,7 +330,7 @@ def test_sensing_normal_equations_match_the_direct_form():
     # m > p = d(d+1)/2: the kernels work with Q = S^T S; the direct kernel on
     # S itself must give the same log density and gradient (to rounding of
     # the |b|^2 cancellation, about eps |b|^2 relative to the loss scale).
-    from samplers.matrix.problems import sensing_logp_grad, sensing_logp_grad_batch
+    from samplers.matrix.kernels import sensing_logp_grad, sensing_logp_grad_batch
 
     problem, truth = synthetic_problem("sensing", 5, 2, m=60, noise_std=0.01, rng=21)
     assert problem.normal_equations

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._jit import jit
 from .._rng import INIT_STEP, fill_normals
+from .acceptance import accept_probability
 from .langevin import all_finite, log_accept_ratio, propose
 
 __all__ = ["dual_averaging_init", "dual_averaging_update", "final_step_size", "initial_step_size",
@@ -69,7 +70,7 @@ def initial_step_size(logp_grad, params, x, lp, grad, beta, target, key, lane, n
         lp_y = logp_grad(y, params, grad_y)
         if all_finite(lp_y, grad_y):
             log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
-            accept = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+            accept = accept_probability(log_alpha)
         else:
             accept = 0.0
         up = accept > target

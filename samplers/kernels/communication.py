@@ -22,19 +22,11 @@ Each function updates one chain's arrays in place and adds the acceptance
 probability of every attempted pair ``(i, i+1)`` to ``pair_accept[i]`` and 1
 to ``pair_tries[i]``.
 """
-import numpy as np
-
 from .._jit import jit
 from .._rng import COMMUNICATE, uniform
+from .acceptance import accept_probability
 
 __all__ = ["level_move", "swap_replicas"]
-
-
-@jit
-def _accept_prob(log_ratio):
-    if np.isnan(log_ratio):
-        return 0.0
-    return 1.0 if log_ratio >= 0.0 else np.exp(log_ratio)
 
 
 @jit
@@ -48,7 +40,7 @@ def level_move(level, direction, lp, betas, log_weights, lifted, key, step,
     if proposal < 0 or proposal >= n_levels:
         return level, -direction
     log_ratio = (betas[proposal] - betas[level]) * lp + log_weights[proposal] - log_weights[level]
-    accept = _accept_prob(log_ratio)
+    accept = accept_probability(log_ratio)
     pair = min(level, proposal)
     pair_accept[pair] += accept
     pair_tries[pair] += 1.0
@@ -67,7 +59,7 @@ def swap_replicas(x, lp, grad, identity, betas, parity, key, step, pair_accept, 
     n_levels = betas.shape[0]
     for i in range(parity, n_levels - 1, 2):
         log_ratio = (betas[i + 1] - betas[i]) * (lp[i] - lp[i + 1])
-        accept = _accept_prob(log_ratio)
+        accept = accept_probability(log_ratio)
         pair_accept[i] += accept
         pair_tries[i] += 1.0
         if uniform(key, step, COMMUNICATE, i) < accept:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .._jit import jit
 from .._rng import ACCEPT, NOISE, fill_normals, uniform
+from .acceptance import accept_probability
 
 __all__ = ["propose", "log_accept_ratio", "langevin_step", "accept_or_reject", "all_finite", "copy_into"]
 
@@ -95,9 +96,7 @@ def accept_or_reject(x, lp, grad, y, lp_y, grad_y, h, beta, metropolis, key, ste
     if not all_finite(lp_y, grad_y):
         return lp, 0.0, True
     log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
-    accept_prob = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
-    if np.isnan(accept_prob):
-        accept_prob = 0.0
+    accept_prob = accept_probability(log_alpha)
     if metropolis and uniform(key, step, ACCEPT, lane) >= accept_prob:
         return lp, accept_prob, False
     copy_into(y, x)

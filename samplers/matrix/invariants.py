@@ -18,6 +18,11 @@ diagnostic is computed on quantities that do not see O (Moitra and Risteski
   draw is ever formed (``m_summary``);
 * **aligned draws** X R^T, the draws rotated onto X0, for plots of X itself.
 
+The random rotations of X (a chain's start X0 R, ``default_initial``) come
+from :func:`haar_orthogonal`, the one NumPy generator of Haar matrices; its
+compiled counterpart, for moves inside the chain loop, is
+``samplers.kernels.symmetry.haar_orthogonal``.
+
 ``summarize`` puts all of it into an ``InferenceData``: the scalar invariants
 into ``posterior`` (so ``arviz.summary`` gives their R-hat and ESS),
 the component into ``sample_stats``, and the M summaries, X0, R-hat and ESS
@@ -27,13 +32,44 @@ import numpy as np
 
 from ..inference_data import MATRIX_SUMMARY, arviz
 
-__all__ = ["procrustes", "singular_values", "component_distance", "m_summary", "summarize",
-           "MATRIX_SUMMARY"]
+__all__ = ["haar_orthogonal", "chain_rotation", "procrustes", "singular_values",
+           "component_distance", "m_summary", "summarize", "MATRIX_SUMMARY"]
 
 #: Floats held at once by the blocked products of ``m_summary``.
 _BLOCK_FLOATS = 2 ** 24
 #: Largest number of draws times entries of M for empirical-quantile intervals.
 _QUANTILE_VALUES = 10 ** 8
+
+
+def haar_orthogonal(k, rng, det=None):
+    """A k x k orthogonal matrix drawn from ``rng`` (a numpy Generator).
+
+    ``Q`` of the QR factorisation ``Z = Q R`` of a standard Gaussian k x k
+    matrix, with the signs of its columns fixed so that ``diag(R) > 0``:
+    exactly Haar on O(k) (Mezzadri 2007, "How to generate random matrices from
+    the classical compact groups"; without the sign fix ``Q`` is not Haar).
+    With ``det = +1`` or ``-1`` the last column is negated where needed to give
+    that determinant; right multiplication by ``diag(1, ..., 1, -1)`` preserves
+    Haar measure, so the result is Haar on SO(k) or on its coset
+    {det = -1}.
+    """
+    q, r = np.linalg.qr(rng.standard_normal((k, k)))
+    q = q * np.sign(np.diag(r))
+    if det is not None and (np.linalg.det(q) < 0) != (det < 0):
+        q[:, -1] = -q[:, -1]
+    return q
+
+
+def chain_rotation(k, seed, chain):
+    """The rotation R_c of ``MatrixLangevin``'s default start X0 R_c for chain ``chain``.
+
+    Haar with det +1 for even ``chain`` and det -1 for odd ones, so both pieces
+    of the orbit carry chains; drawn from the stream
+    ``SeedSequence(seed, spawn_key=(chain, 1))``, so a seed gives the same
+    starts to the sampler and to anyone (a benchmark) who rebuilds them.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chain, 1)))
+    return haar_orthogonal(k, rng, det=-1 if chain % 2 == 1 else 1)
 
 
 def procrustes(X, X0):

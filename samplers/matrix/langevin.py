@@ -28,7 +28,7 @@ from .._checks import check_bool, check_count, check_positive
 from .._rng import make_seed
 from ..inference_data import MATRIX_SUMMARY
 from ..langevin import Langevin
-from .invariants import summarize
+from .invariants import chain_rotation as _rotation, summarize
 from .problems import MatrixProblem
 
 __all__ = ["MatrixLangevin"]
@@ -150,13 +150,3 @@ class MatrixLangevin(Langevin):
         if not isinstance(target, MatrixProblem):
             raise TypeError("target must be a samplers.matrix problem (Factorization, Sensing or "
                             f"Completion), got {type(target).__name__}")
-
-
-def _rotation(k, seed, chain):
-    """A Haar-random k x k rotation with det +1 (even ``chain``) or -1 (odd)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chain, 1)))
-    q, r = np.linalg.qr(rng.standard_normal((k, k)))
-    q = q * np.sign(np.diag(r))
-    if (np.linalg.det(q) < 0) != (chain % 2 == 1):
-        q[:, -1] = -q[:, -1]
-    return q

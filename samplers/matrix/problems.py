@@ -24,7 +24,7 @@ grad_out, lp_out)`` evaluating ``n`` points (rows of ``xs``) at once: two
 matrix-matrix products for all rows instead of two matrix-vector products
 per row, so the driver evaluates all chains in one call per step.
 
-The compiled functions take ``params = (..., dk, scale)`` with
+The compiled functions (:mod:`samplers.matrix.kernels`) take ``params = (..., dk, scale)`` with
 ``dk = [d, k]`` (int64) and ``scale = [beta]``; the loss itself (``scale =
 [1.0]``) drives :meth:`MatrixProblem.minimize` and
 :meth:`MatrixProblem.hessian_max_eig` through the same code.
@@ -33,213 +33,20 @@ import warnings
 
 import numpy as np
 
-from .._checks import check_count, check_positive
-from .._jit import REASSOCIATE, jit
+from .._checks import check_count, check_float_array, check_index_array, check_positive
 from ..targets.target import Target
+from .invariants import haar_orthogonal
+from .kernels import (completion_logp_grad, factorization_logp_grad, sensing_gram_logp_grad,
+                      sensing_gram_logp_grad_batch, sensing_logp_grad, sensing_logp_grad_batch)
 
-__all__ = ["MatrixProblem", "Factorization", "Sensing", "Completion",
-           "factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
-           "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "completion_logp_grad"]
-
-# ---------------------------------------------------------------------------
-# Compiled kernels.  Shared pieces are small @jit helpers so that the per-point
-# and batched sensing evaluators differ only in gemv versus gemm.
-# ---------------------------------------------------------------------------
-
-@jit
-def _sum_squares(r):
-    total = 0.0
-    for i in range(r.shape[0]):
-        total += r[i] * r[i]
-    return total
-
-
-@jit
-def _scale_into(grad_out, factor):
-    for i in range(grad_out.shape[0]):
-        grad_out[i] *= factor
-
-
-@jit
-def factorization_logp_grad(x, params, grad_out):
-    """logp = -beta ||X X^T - M||_F^2, grad = -4 beta (X X^T - M) X (M symmetric).
-
-    O(d^2 k): one d x d residual, then one (d x d)(d x k) product into ``grad_out``.
-    """
-    M, dk, scale = params
-    d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
-    R = np.dot(X, X.T)
-    R -= M
-    loss = _sum_squares(R.reshape(d * d))
-    np.dot(R, X, grad_out.reshape((d, k)))
-    _scale_into(grad_out, -4.0 * scale[0])
-    return -scale[0] * loss
-
-
-@jit
-def _pack_gram(X, z):
-    """z = packed upper triangle of X X^T, row by row: (0,0), (0,1), ..., (0,d-1), (1,1), ..."""
-    d, k = X.shape
-    idx = 0
-    for i in range(d):
-        for j in range(i, d):
-            acc = 0.0
-            for c in range(k):
-                acc += X[i, c] * X[j, c]
-            z[idx] = acc
-            idx += 1
-
-
-@jit
-def _unpack_grad(g, X, G, factor):
-    """G = factor * d/dX (g . packed_upper(X X^T)) = factor * 4 W X.
-
-    ``W`` is the symmetric matrix with ``W_ii = g_ii`` and ``W_ij = g_ij / 2``
-    (packed off-diagonal coefficients are doubled), so, row by row, the
-    diagonal term adds ``4 g_ii X_i`` and an off-diagonal one ``2 g_ij X_j``
-    to row ``i`` and ``2 g_ij X_i`` to row ``j``; no d x d matrix is formed.
-    """
-    d, k = X.shape
-    for i in range(d):
-        for c in range(k):
-            G[i, c] = 0.0
-    idx = 0
-    for i in range(d):
-        w = 4.0 * factor * g[idx]
-        for c in range(k):
-            G[i, c] += w * X[i, c]
-        idx += 1
-        for j in range(i + 1, d):
-            w = 2.0 * factor * g[idx]
-            for c in range(k):
-                G[i, c] += w * X[j, c]
-                G[j, c] += w * X[i, c]
-            idx += 1
-
-
-@jit
-def sensing_logp_grad_batch(xs, params, grad_out, lp_out):
-    """logp = -beta ||S z - b||^2 with z = packed_upper(X X^T), grad = -4 beta (sum_i r_i S_i) X,
-    for every row of ``xs`` (n, d*k), written into ``grad_out``, ``lp_out``.
-    ``params = (S, b, unused, dk, scale)``.
-
-    P (n, p) holds the packed Gram matrices of all rows; R = P S^T - b and
-    G = R S are one matrix-matrix product each, so the (m, p) matrix S is read
-    twice per call instead of twice per row.  Each row of G is then applied
-    to its X_c pair by pair (:func:`_unpack_grad`, O(p k), no d x d matrix).
-    """
-    s_packed, b, _, dk, scale = params
-    d, k = dk[0], dk[1]
-    n = xs.shape[0]
-    P = np.empty((n, s_packed.shape[1]))
-    for c in range(n):
-        _pack_gram(xs[c].reshape((d, k)), P[c])
-    R = np.dot(P, s_packed.T)
-    for c in range(n):
-        R[c] -= b
-        lp_out[c] = -scale[0] * _sum_squares(R[c])
-    G = np.dot(R, s_packed)
-    for c in range(n):
-        _unpack_grad(G[c], xs[c].reshape((d, k)), grad_out[c].reshape((d, k)), -scale[0])
-
-
-@jit
-def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
-    """:func:`sensing_logp_grad_batch` through the normal equations, for m > p.
-
-    With Q = S^T S (p x p), c = S^T b and |b|^2:  S^T r = Q z - c and
-    ||S z - b||^2 = z . (Q z - 2 c) + |b|^2, one (n x p)(p x p) product
-    instead of two (n x m)(m x p) ones.  The cancellation in the loss costs
-    about eps |b|^2 in absolute terms (1e-12 for the benchmark problem), far
-    below any difference of log densities that matters.
-    ``params = (Q, c, [|b|^2], dk, scale)``.
-    """
-    gram, c, bb, dk, scale = params
-    d, k = dk[0], dk[1]
-    n = xs.shape[0]
-    P = np.empty((n, gram.shape[1]))
-    for row in range(n):
-        _pack_gram(xs[row].reshape((d, k)), P[row])
-    G = np.dot(P, gram)  # Q is symmetric: row c of G is Q z_c
-    for row in range(n):
-        G[row] -= c
-        lp_out[row] = -scale[0] * _gram_loss(P[row], G[row], c, bb[0])
-        _unpack_grad(G[row], xs[row].reshape((d, k)), grad_out[row].reshape((d, k)), -scale[0])
-
-
-@jit
-def _gram_loss(z, g, c, bb):
-    """||S z - b||^2 = z . (g - c) + |b|^2 where g = Q z - c."""
-    total = bb
-    for i in range(z.shape[0]):
-        total += z[i] * (g[i] - c[i])
-    return max(total, 0.0)
-
-
-@jit
-def sensing_logp_grad(x, params, grad_out):
-    """One point of :func:`sensing_logp_grad_batch` (a one-row batch)."""
-    lp = np.empty(1)
-    sensing_logp_grad_batch(x.reshape((1, x.shape[0])), params,
-                            grad_out.reshape((1, grad_out.shape[0])), lp)
-    return lp[0]
-
-
-@jit
-def sensing_gram_logp_grad(x, params, grad_out):
-    """One point of :func:`sensing_gram_logp_grad_batch` (a one-row batch)."""
-    lp = np.empty(1)
-    sensing_gram_logp_grad_batch(x.reshape((1, x.shape[0])), params,
-                                 grad_out.reshape((1, grad_out.shape[0])), lp)
-    return lp[0]
-
-
-@jit(fastmath=REASSOCIATE)  # vectorised k-sums: 9% faster at k = 5
-def completion_logp_grad(x, params, grad_out):
-    """logp = -beta sum_e (X_i . X_j - v_e)^2 over observed pairs e = (i, j), i <= j.
-
-    With r_e = X_i . X_j - v_e the loss gradient gets ``2 r_e X_j`` in row i
-    and ``2 r_e X_i`` in row j; for i == j the two updates land in the same
-    row, giving the ``4 r_e X_i`` of d(X_i . X_i) = 2 X_i, so no branch is
-    needed.  The observations are in compressed rows (``indptr`` (d+1,),
-    int32 ``cols``): row i of X and its gradient accumulator stay in
-    registers/L1 while the pairs (i, j) stream by.  O(|observed| k).
-    """
-    indptr, cols, values, dk, scale = params
-    d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
-    G = grad_out.reshape((d, k))
-    for i in range(d):
-        for c in range(k):
-            G[i, c] = 0.0
-    gi = np.empty(k)
-    loss = 0.0
-    for i in range(d):
-        for c in range(k):
-            gi[c] = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            j = cols[e]
-            acc = 0.0
-            for c in range(k):
-                acc += X[i, c] * X[j, c]
-            r = acc - values[e]
-            loss += r * r
-            w = 2.0 * r
-            for c in range(k):
-                gi[c] += w * X[j, c]
-                G[j, c] += w * X[i, c]
-        for c in range(k):
-            G[i, c] += gi[c]
-    _scale_into(grad_out, -scale[0])
-    return -scale[0] * loss
-
+__all__ = ["MatrixProblem", "Factorization", "Sensing", "Completion"]
 
 # ---------------------------------------------------------------------------
-# Argument checks (before any work; messages name the argument).
+# Construction helpers
 # ---------------------------------------------------------------------------
 
 def _resolve_beta(beta, noise_std):
+    """``(beta, noise_std)`` from exactly one of them: ``beta = 1 / (2 noise_std^2)``."""
     if (beta is None) == (noise_std is None):
         raise ValueError("give exactly one of beta and noise_std "
                          f"(got beta={beta!r}, noise_std={noise_std!r})")
@@ -248,38 +55,6 @@ def _resolve_beta(beta, noise_std):
         return beta, float(np.sqrt(0.5 / beta))
     noise_std = check_positive(noise_std, "noise_std")
     return 0.5 / noise_std ** 2, noise_std
-
-
-def _float_array(value, name):
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array: {err}") from None
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    return arr
-
-
-def _check_rank(rank, d):
-    rank = check_count(rank, "rank")
-    if rank > d:
-        raise ValueError(f"rank must be <= d = {d}, got {rank}")
-    return rank
-
-
-def _index_array(value, name, d):
-    arr = np.asarray(value)
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an array of integers, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size and (arr.min() < 0 or arr.max() >= d):
-        raise ValueError(f"{name} must be in [0, d) = [0, {d}), got values in [{arr.min()}, {arr.max()}]")
-    return arr.astype(np.int64)
 
 
 def _symmetric_part_packed(A, d):
@@ -357,9 +132,7 @@ class MatrixProblem(Target):
         """
         if getattr(self, "_spectral", None) is None:
             self._spectral = self.spectral_init()
-        Q, R = np.linalg.qr(rng.standard_normal((self.rank, self.rank)))
-        Q = Q * np.sign(np.diagonal(R))  # the sign fix makes Q Haar-distributed
-        return (self._spectral @ Q).reshape(-1)
+        return (self._spectral @ haar_orthogonal(self.rank, rng)).reshape(-1)
 
     # -- optimisation --------------------------------------------------------
     def spectral_init(self):
@@ -464,11 +237,11 @@ class Factorization(MatrixProblem):
     """
 
     def __init__(self, M, rank, beta=None, *, noise_std=None):
-        M = _float_array(M, "M")
+        M = check_float_array(M, "M")
         if M.ndim != 2 or M.shape[0] != M.shape[1]:
             raise ValueError(f"M must be a square matrix, got shape {M.shape}")
         d = M.shape[0]
-        rank = _check_rank(rank, d)
+        rank = check_count(rank, "rank", maximum=d, maximum_name="d")
         beta, noise_std = _resolve_beta(beta, noise_std)
         # X X^T computed by BLAS can be asymmetric at rounding level: tolerate that.
         if not np.allclose(M, M.T, rtol=0.0, atol=1e-10 * max(np.abs(M).max(), 1e-300)):
@@ -519,8 +292,8 @@ class Sensing(MatrixProblem):
     """
 
     def __init__(self, A, b, rank, beta=None, *, noise_std=None):
-        A = _float_array(A, "A")
-        b = _float_array(b, "b")
+        A = check_float_array(A, "A")
+        b = check_float_array(b, "b")
         if A.ndim == 2:
             d = int(round(np.sqrt(A.shape[1])))
             if d * d != A.shape[1]:
@@ -534,7 +307,7 @@ class Sensing(MatrixProblem):
             raise ValueError(f"A must have shape (m, d, d) or (m, d*d), got {A.shape}")
         if b.shape != (A.shape[0],):
             raise ValueError(f"b must have shape (m,) = ({A.shape[0]},) to match A, got {b.shape}")
-        rank = _check_rank(rank, d)
+        rank = check_count(rank, "rank", maximum=d, maximum_name="d")
         beta, noise_std = _resolve_beta(beta, noise_std)
         self.s_packed = np.ascontiguousarray(_symmetric_part_packed(A, d))
         self._b = np.ascontiguousarray(b)
@@ -591,12 +364,10 @@ class Completion(MatrixProblem):
 
     def __init__(self, rows, cols, values, d, rank, beta=None, *, noise_std=None):
         d = check_count(d, "d")
-        rank = _check_rank(rank, d)
-        rows = _index_array(rows, "rows", d)
-        cols = _index_array(cols, "cols", d)
-        values = _float_array(values, "values")
-        if values.ndim != 1:
-            raise ValueError(f"values must be 1-D, got shape {values.shape}")
+        rank = check_count(rank, "rank", maximum=d, maximum_name="d")
+        rows = check_index_array(rows, "rows", d)
+        cols = check_index_array(cols, "cols", d)
+        values = check_float_array(values, "values", ndim=1)
         if rows.shape != values.shape or cols.shape != values.shape:
             raise ValueError(f"rows, cols and values must have the same length, got "
                              f"{rows.shape[0]}, {cols.shape[0]} and {values.shape[0]}")

@@ -55,9 +55,7 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     d = check_count(d, "d")
-    rank = check_count(rank, "rank")
-    if rank > d:
-        raise ValueError(f"rank must be <= d = {d}, got {rank}")
+    rank = check_count(rank, "rank", maximum=d, maximum_name="d")
     if m is not None and kind != "sensing":
         raise ValueError("m is only for kind='sensing'")
     if n_observed is not None and kind != "completion":
@@ -67,9 +65,7 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
         m = check_count(4 * d * rank if m is None else m, "m")
     if kind == "completion":
         n_observed = check_count(min(n_pairs, 10 * d * rank) if n_observed is None else n_observed,
-                                 "n_observed")
-        if n_observed > n_pairs:
-            raise ValueError(f"n_observed must be <= d(d+1)/2 = {n_pairs}, got {n_observed}")
+                                 "n_observed", maximum=n_pairs, maximum_name="d(d+1)/2")
     noise_std = 0.0 if noise_std == 0 else check_positive(noise_std, "noise_std")
     if beta is None and noise_std == 0:
         raise ValueError("beta is required when noise_std is 0")
