@@ -43,7 +43,7 @@ import numpy as np
 
 from .._checks import check_count
 from .._rng import make_seed
-from ..inference_data import concat
+from ..inference_data import RunAttr, concat, run_attrs
 from ..sampler import Sampler
 from ..tempering import ParallelTempering, SimulatedTempering
 from .distance import Metric, check_metric
@@ -259,7 +259,7 @@ def run_chains(sampler, target, x0, checkpoints, rng):
         steps = np.full(chains, float(draws * thin))
     positions = idata.posterior[target.name].values.reshape(chains, draws, target.dim)
     grads = idata.tempering.sizes["level"] if isinstance(sampler, ParallelTempering) else 1
-    wall = float(idata.posterior.attrs["sampling_time"])
+    wall = run_attrs(idata)[RunAttr.SAMPLING_TIME]
     threads = min(numba.get_num_threads(), chains)
     return dict(x0=x0, positions=positions, times=times, grads_per_step=grads,
                 seconds_per_step=wall * threads / steps.sum(), sampling_time=wall, idata=idata)
