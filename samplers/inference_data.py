@@ -1,20 +1,84 @@
-"""Conversion of sampler output to ArviZ ``InferenceData``: the only module that imports arviz.
+"""The output format of every run, and its conversion to ArviZ ``InferenceData``.
 
-ArviZ is imported lazily (it takes seconds), so ``import samplers`` stays
-fast.  Arrays arrive as ``(chain, draw, *event)``; stat names follow ArviZ's
-conventions (``lp``, ``acceptance_rate``, ``step_size``, ``diverging``).  The
-final state needed to continue a run goes into a ``sampler_state`` group.
+The one module that knows the layout of a run's output and the only one
+that imports arviz (lazily: it takes seconds, so ``import samplers`` stays
+fast).  Every other module reads and writes the output through the names
+below:
+
+* groups: ``posterior`` and ``sample_stats`` (``(chain, draw, *event)``,
+  ArviZ's stat names ``lp``, ``acceptance_rate``, ``step_size``,
+  ``diverging``), ``warmup_posterior`` and ``warmup_sample_stats`` (when the
+  warm-up is saved), ``sampler_state`` (the final state that ``resume``
+  continues from), ``tempering`` (run diagnostics of the tempering samplers,
+  :func:`tempering_group`) and ``matrix_summary`` (``MatrixLangevin``);
+* the run's attributes (:class:`RunAttr`), attached to every group and read
+  back with their types by :func:`run_attrs`;
+* the variables of the ``tempering`` group (:class:`TemperingVar`).
+
+:func:`concat` joins a run and its continuations (``Sampler.resume``) into
+the output of one run.
 """
 import json
 import warnings
 
 import numpy as np
 
-__all__ = ["arviz", "to_inference_data", "concat", "SAMPLER_STATE"]
+__all__ = ["arviz", "to_inference_data", "concat", "run_attrs", "tempering_group",
+           "swap_rejection", "POSTERIOR", "SAMPLE_STATS", "WARMUP_POSTERIOR",
+           "WARMUP_SAMPLE_STATS", "SAMPLER_STATE", "TEMPERING", "MATRIX_SUMMARY", "RunAttr",
+           "TemperingVar"]
 
+# -- names -------------------------------------------------------------------------------------
+
+POSTERIOR = "posterior"
+SAMPLE_STATS = "sample_stats"
+WARMUP_POSTERIOR = "warmup_posterior"
+WARMUP_SAMPLE_STATS = "warmup_sample_stats"
 SAMPLER_STATE = "sampler_state"
 TEMPERING = "tempering"
 MATRIX_SUMMARY = "matrix_summary"
+#: Groups that are not ArviZ's own (added with ``add_groups``).
+CUSTOM_GROUPS = (SAMPLER_STATE, TEMPERING, MATRIX_SUMMARY)
+#: Groups of the warm-up: only a fresh run has them.
+WARMUP_GROUPS = (WARMUP_POSTERIOR, WARMUP_SAMPLE_STATS)
+
+
+class RunAttr:
+    """Names of the run's attributes (on every group); :func:`run_attrs` reads them typed."""
+
+    SAMPLER = "sampler"                    # str: the sampler's name
+    SAMPLER_SETTINGS = "sampler_settings"  # dict: its constructor arguments (stored as JSON)
+    SEED = "seed"                          # int (stored as a string: it may exceed int64)
+    SAMPLERS_VERSION = "samplers_version"  # str
+    SAMPLING_TIME = "sampling_time"        # float: seconds inside the compiled loop
+    TUNING_STEPS = "tuning_steps"          # int: warm-up steps
+    THIN = "thin"                          # int
+    CHAINS = "chains"                      # int
+
+
+#: The type each run attribute is read back as.
+_ATTR_TYPES = {RunAttr.SAMPLER: str, RunAttr.SAMPLER_SETTINGS: json.loads, RunAttr.SEED: int,
+               RunAttr.SAMPLERS_VERSION: str, RunAttr.SAMPLING_TIME: float,
+               RunAttr.TUNING_STEPS: int, RunAttr.THIN: int, RunAttr.CHAINS: int}
+
+
+class TemperingVar:
+    """Names of the variables of the ``tempering`` group (see :func:`tempering_group`)."""
+
+    BETA = "beta"
+    LOG_Z = "log_z"
+    LOG_Z_SE = "log_z_se"
+    OCCUPANCY = "occupancy"
+    SWAP_ACCEPTANCE = "swap_acceptance"
+    SWAP_ATTEMPTS = "swap_attempts"
+    ROUND_TRIPS = "round_trips"
+    STEPS = "steps"
+    COMMUNICATION_BARRIER = "communication_barrier"
+    SUGGESTED_LEVELS = "suggested_levels"
+    STONE_LOG_SUM = "stone_log_sum"
+    STONE_COUNT = "stone_count"
+    LOG_WEIGHTS = "log_weights"
+    LEVEL_TRACE = "level_trace"
 
 
 def arviz():
@@ -25,6 +89,23 @@ def arviz():
     return az
 
 
+def run_attrs(idata):
+    """The run's attributes (:class:`RunAttr`) with their types: a dict name -> value.
+
+    Attributes the run does not have are left out.
+    """
+    attrs = idata[POSTERIOR].attrs
+    return {name: read(attrs[name]) for name, read in _ATTR_TYPES.items() if name in attrs}
+
+
+def _encode_attrs(attrs):
+    """NetCDF attributes hold numbers and strings only: the rest is stored as JSON."""
+    return {key: json.dumps(value) if isinstance(value, (bool, dict, list, tuple)) or value is None
+            else value for key, value in attrs.items()}
+
+
+# -- writing a run -----------------------------------------------------------------------------
+
 def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_sample_stats,
                       state, attrs, diagnostics=None):
     """Build the ``InferenceData`` of a run.
@@ -33,28 +114,22 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
     shape; ``sample_stats`` and ``warmup_sample_stats`` map stat names to
     ``(chain, draw)`` arrays; ``warmup_*`` are ``None`` when warm-up is not
     saved.  ``state`` maps names to arrays with a leading chain axis, and
-    ``attrs`` (JSON-encodable values) are attached to every group.
-    ``diagnostics``, when given, maps names to ``(dims, array)`` and becomes
-    the ``tempering`` group (run-level diagnostics of tempering samplers).
+    ``attrs`` (:class:`RunAttr`, JSON-encodable values) are attached to every
+    group.  ``diagnostics``, when given, maps names to ``(dims, array)``
+    (:func:`tempering_group`) and becomes the ``tempering`` group.
     """
     az = arviz()
     import xarray as xr
 
     name, shape = target.name, target.shape
     chains = posterior.shape[0]
-    flat = {}
-    for key, value in attrs.items():
-        # NetCDF attributes hold numbers and strings only.
-        if isinstance(value, (bool, dict, list, tuple)) or value is None:
-            flat[key] = json.dumps(value)
-        else:
-            flat[key] = value
-    groups = {"posterior": {name: posterior.reshape(chains, posterior.shape[1], *shape)},
-              "sample_stats": sample_stats}
+    flat = _encode_attrs(attrs)
+    groups = {POSTERIOR: {name: posterior.reshape(chains, posterior.shape[1], *shape)},
+              SAMPLE_STATS: sample_stats}
     if warmup_posterior is not None:
-        groups["warmup_posterior"] = {
+        groups[WARMUP_POSTERIOR] = {
             name: warmup_posterior.reshape(chains, warmup_posterior.shape[1], *shape)}
-        groups["warmup_sample_stats"] = warmup_sample_stats
+        groups[WARMUP_SAMPLE_STATS] = warmup_sample_stats
     # Built directly rather than by arviz.from_dict (same layout and names: an
     # integer coordinate for every dimension, "<var>_dim_<i>" for event axes),
     # which costs ~8 ms a call: that adds up over the many short runs of a sweep.
@@ -90,31 +165,255 @@ def _dataset(variables):
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def concat(first, *more):
-    """Join a run and its continuations (``Sampler.resume``) along ``draw``.
+# -- the tempering group -----------------------------------------------------------------------
 
-    Groups with a ``draw`` dimension are concatenated; ``sampler_state`` and
-    the attributes come from the last part, so the result can be resumed
-    again.
+def swap_rejection(accepted, attempts):
+    """Rejection rate ``r_i = 1 - accepted_i / attempts_i`` of every neighbouring pair.
+
+    ``accepted`` sums the acceptance probabilities of the pair's attempted
+    swaps (or level moves), pooled over chains; a pair never attempted
+    counts as rejected (``r = 1``: no evidence that the levels communicate).
+    """
+    accepted = np.asarray(accepted, dtype=np.float64)
+    attempts = np.asarray(attempts, dtype=np.float64)
+    acceptance = np.divide(accepted, attempts, out=np.zeros_like(accepted), where=attempts > 0)
+    return np.clip(1.0 - acceptance, 0.0, 1.0)
+
+
+def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips, steps, stone,
+                    log_weights=None, level_trace=None):
+    """The ``tempering`` group of a run, from its raw sums: a dict name -> ``(dims, array)``.
+
+    Parameters (``C`` chains, ``L`` levels, ``B`` batches)
+    ------------------------------------------------------
+    betas : (L,)
+        The ladder.
+    swap_accepted, swap_attempts : (L-1,)
+        Per neighbouring pair, the sum of the acceptance probabilities of the
+        swaps (or level moves) attempted after warm-up, and their number,
+        pooled over chains.
+    occupancy : (L,)
+        Visits of every level after warm-up (any scale: normalised here).
+    round_trips, steps : (C,)
+        Round trips after warm-up, and run steps (warm-up included).
+    stone : (C, L, B, 3)
+        The stepping-stone sums of the driver (``Accumulators.stone``):
+        running maximum ``m``, scaled sum ``s`` and count ``n`` of
+        ``v = (beta_{i+1} - beta_i) log p`` at level ``i`` in batch ``b``.
+    log_weights : (C, L), optional
+        Simulated tempering: the weights.
+    level_trace : (C, T), optional
+        Simulated tempering: the level every ``thin`` steps (-1: none).
+
+    Derived here, and nowhere else: ``log_z`` with ``log_z_se``
+    (``tempering.evidence.log_z``), ``occupancy`` as fractions,
+    ``swap_acceptance = accepted / attempts`` (0 where never attempted), the
+    communication barrier ``Lambda = sum_i r_i`` with ``r_i`` the rejection
+    (:func:`swap_rejection`, ``ladders.communication_barrier``) and the
+    suggested number of levels, about ``2 Lambda``.  The stepping-stone sums
+    are kept as ``stone_log_sum = m + log s = log sum exp(v)`` and
+    ``stone_count = n`` per ``(chain, level, batch)``, so that
+    :func:`concat` can pool log Z over parts exactly.
+    """
+    from . import ladders
+    from .tempering.evidence import log_z, stone_sums
+
+    V = TemperingVar
+    betas = np.array(betas, dtype=np.float64)
+    accepted = np.asarray(swap_accepted, dtype=np.float64)
+    attempts = np.array(swap_attempts, dtype=np.float64)
+    occupancy = np.asarray(occupancy, dtype=np.float64)
+    rel, se = log_z(stone)
+    log_sum, count = stone_sums(stone)
+    barrier = (ladders.communication_barrier(betas, swap_rejection(accepted, attempts))
+               if betas.size > 1 else None)
+    out = {
+        V.BETA: (("level",), betas),
+        V.LOG_Z: (("level",), rel),
+        V.LOG_Z_SE: (("level",), se),
+        V.OCCUPANCY: (("level",), occupancy / max(occupancy.sum(), 1.0)),
+        V.SWAP_ACCEPTANCE: (("pair",), np.divide(accepted, attempts, out=np.zeros_like(accepted),
+                                                 where=attempts > 0)),
+        V.SWAP_ATTEMPTS: (("pair",), attempts),
+        V.ROUND_TRIPS: (("chain",), np.array(round_trips)),
+        V.STEPS: (("chain",), np.array(steps)),
+        V.COMMUNICATION_BARRIER: ((), float(barrier.total) if barrier else 0.0),
+        V.SUGGESTED_LEVELS: ((), int(barrier.suggested_levels()) if barrier else 1),
+        V.STONE_LOG_SUM: (("chain", "level", "batch"), log_sum),
+        V.STONE_COUNT: (("chain", "level", "batch"), count),
+    }
+    if log_weights is not None:
+        out[V.LOG_WEIGHTS] = (("chain", "level"), np.array(log_weights))
+    if level_trace is not None:
+        out[V.LEVEL_TRACE] = (("chain", "trace_step"), np.array(level_trace))
+    return out
+
+
+def _merge_tempering(groups, main_steps):
+    """One ``tempering`` group from those of a run and its continuations (in order).
+
+    ``main_steps[k]`` is the steps after warm-up of part ``k``, all chains
+    together (the weight of its occupancy).  Sums are added (swap attempts
+    and accepted swaps, round trips, steps), occupancy is averaged with
+    weights ``main_steps``, the stepping-stone sums are joined along the
+    batches (log Z is the estimate of one run over every part's draws, its
+    standard error by batch means over all the batches), ``log_weights`` are
+    the last part's and ``level_trace`` is each chain's recorded entries of
+    every part, in order.  The derived figures come from :func:`tempering_group`.
+    """
+    import xarray as xr
+    from .tempering.evidence import stone_from_sums
+
+    V = TemperingVar
+    last = groups[-1]
+    betas = last[V.BETA].values
+    for k, group in enumerate(groups[:-1]):
+        if not np.array_equal(group[V.BETA].values, betas):
+            raise ValueError(f"parts 0..{len(groups) - 1} must share one ladder: part {k} has betas "
+                             f"{group[V.BETA].values.tolist()}, part {len(groups) - 1} "
+                             f"{betas.tolist()}")
+    attempts = sum(g[V.SWAP_ATTEMPTS].values for g in groups)
+    accepted = sum(g[V.SWAP_ACCEPTANCE].values * g[V.SWAP_ATTEMPTS].values for g in groups)
+    occupancy = sum(g[V.OCCUPANCY].values * w for g, w in zip(groups, main_steps))
+    pooled = all(V.STONE_LOG_SUM in g for g in groups)
+    if pooled:
+        stone = stone_from_sums(np.concatenate([g[V.STONE_LOG_SUM].values for g in groups], axis=2),
+                                np.concatenate([g[V.STONE_COUNT].values for g in groups], axis=2))
+    else:
+        # Groups written before the stepping-stone sums were stored: no sums to pool.
+        stone = np.zeros((last.sizes["chain"], betas.size, 1, 3))
+        stone[..., 0] = -np.inf
+    extra = {}
+    if V.LOG_WEIGHTS in last:
+        extra["log_weights"] = last[V.LOG_WEIGHTS].values
+    if V.LEVEL_TRACE in last:
+        extra["level_trace"] = _join_traces([g[V.LEVEL_TRACE].values for g in groups])
+    out = tempering_group(betas, accepted, attempts, occupancy,
+                          sum(g[V.ROUND_TRIPS].values for g in groups),
+                          sum(g[V.STEPS].values for g in groups), stone, **extra)
+    if not pooled:
+        out[V.LOG_Z], out[V.LOG_Z_SE] = _inverse_variance(groups)
+        del out[V.STONE_LOG_SUM], out[V.STONE_COUNT]
+    return xr.Dataset(out, attrs=dict(last.attrs))
+
+
+def _inverse_variance(groups):
+    """Per level, the inverse-variance weighted mean of the parts' ``log_z`` and its se.
+
+    For groups without the stepping-stone sums: the parts are consecutive
+    stretches of the same chains, nearly independent when much longer than
+    the autocorrelation time.  NaN where a part has no finite estimate.
+    """
+    V = TemperingVar
+    values = np.array([g[V.LOG_Z].values for g in groups])
+    se = np.array([g[V.LOG_Z_SE].values for g in groups])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = 1.0 / se ** 2
+        mean = np.sum(weights * values, axis=0) / np.sum(weights, axis=0)
+        pooled_se = 1.0 / np.sqrt(np.sum(weights, axis=0))
+    exact = np.all(se == 0, axis=0)   # the top level: log Z(1) - log Z(1) = 0 in every part
+    mean[exact] = values[-1, exact]
+    pooled_se[exact] = 0.0
+    return (("level",), mean), (("level",), pooled_se)
+
+
+def _join_traces(traces):
+    """Per chain, the recorded entries (>= 0) of every part in order, padded with -1."""
+    joined = np.full((traces[0].shape[0], sum(t.shape[1] for t in traces)), -1, dtype=np.int64)
+    for c in range(joined.shape[0]):
+        entries = np.concatenate([t[c][t[c] >= 0] for t in traces])
+        joined[c, :entries.size] = entries
+    return joined
+
+
+# -- joining parts -----------------------------------------------------------------------------
+
+def concat(first, *more):
+    """Join a run and its continuations (``Sampler.resume``) into the output of one run.
+
+    * Groups with a ``draw`` dimension are concatenated along it; the
+      warm-up groups (a fresh run's only) are the first part's.
+    * ``sample_stats.n_steps`` (simulated tempering: steps since the
+      previous draw) runs on across a join: the steps a part made after its
+      last draw are added to the next part's first draw.
+    * ``tempering`` diagnostics are pooled over the parts (see
+      :func:`_merge_tempering`): for a continuation, the diagnostics of one
+      run of the combined length, with log Z to rounding and its standard
+      error by batch means over every part's batches.
+    * ``sampler_state``, ``matrix_summary`` and the attributes are the last
+      part's, so the result can be resumed again, except ``tuning_steps``
+      (the first part's) and ``sampling_time`` (the sum over parts).
+
+    Raises ``ValueError`` before any work if the parts differ in their
+    number of chains or only some have a ``tempering`` group.
     """
     az = arviz()
     import xarray as xr
 
     parts = (first,) + more
+    for k, part in enumerate(parts):
+        if not isinstance(part, az.InferenceData) or POSTERIOR not in part.groups():
+            raise TypeError(f"concat: part {k} must be an InferenceData with a posterior, "
+                            f"got {type(part).__name__}")
+    chains = [part[POSTERIOR].sizes["chain"] for part in parts]
+    if len(set(chains)) > 1:
+        raise ValueError(f"concat: the parts must have the same number of chains, got "
+                         + ", ".join(f"part {k}: {n}" for k, n in enumerate(chains)))
+    tempered = [TEMPERING in part.groups() for part in parts]
+    if any(tempered) and not all(tempered):
+        raise ValueError("concat: only parts " + str([k for k, t in enumerate(tempered) if t])
+                         + " have a tempering group: join the parts of one tempering run")
+
+    attrs = [run_attrs(part) for part in parts]
+    joined_attrs = {}
+    if all(RunAttr.TUNING_STEPS in a for a in attrs):
+        joined_attrs[RunAttr.TUNING_STEPS] = attrs[0][RunAttr.TUNING_STEPS]
+    if all(RunAttr.SAMPLING_TIME in a for a in attrs):
+        joined_attrs[RunAttr.SAMPLING_TIME] = sum(a[RunAttr.SAMPLING_TIME] for a in attrs)
+
     groups = {}
-    for group in first.groups():
-        datasets = [p[group] for p in parts]
-        if "draw" in datasets[0].dims:
-            joined = xr.concat(datasets, dim="draw", data_vars="all", coords="minimal",
-                               compat="override", join="override")
+    for group in parts[-1].groups():
+        if group in WARMUP_GROUPS:
+            continue
+        last = parts[-1][group]
+        if "draw" in last.dims:
+            joined = xr.concat([p[group] for p in parts], dim="draw", data_vars="all",
+                               coords="minimal", compat="override", join="override")
             joined = joined.assign_coords(draw=np.arange(joined.sizes["draw"]))
+        elif group == TEMPERING:
+            joined = _merge_tempering([p[group] for p in parts],
+                                      [_main_steps(p, a) for p, a in zip(parts, attrs)])
         else:
-            joined = datasets[-1]
-        joined.attrs = dict(datasets[-1].attrs)
+            joined = last.copy()
+        joined.attrs = {**last.attrs, **joined_attrs}
         groups[group] = joined
-    custom = {name: groups.pop(name) for name in (SAMPLER_STATE, TEMPERING, MATRIX_SUMMARY)
-              if name in groups}
+    for group in WARMUP_GROUPS:
+        if group in first.groups():
+            groups[group] = first[group].copy()
+            groups[group].attrs.update(joined_attrs)
+    if TEMPERING in groups and "n_steps" in groups[SAMPLE_STATS]:
+        _run_on_n_steps(groups[SAMPLE_STATS]["n_steps"], parts, attrs)
+    custom = {name: groups.pop(name) for name in CUSTOM_GROUPS if name in groups}
     idata = az.InferenceData(**groups)
     if custom:
         idata.add_groups(custom)
     return idata
+
+
+def _main_steps(part, attrs):
+    """Steps after warm-up of a tempering part, all chains together."""
+    steps = part[TEMPERING][TemperingVar.STEPS].values
+    return float(np.sum(steps - attrs.get(RunAttr.TUNING_STEPS, 0)))
+
+
+def _run_on_n_steps(n_steps, parts, attrs):
+    """Add to each continuation's first ``n_steps`` the steps its previous part made after
+    its last draw (a resumed run counts from the resume)."""
+    values = n_steps.values.copy()
+    first = 0
+    for previous, a in zip(parts[:-1], attrs[:-1]):
+        first += previous[POSTERIOR].sizes["draw"]
+        tail = (previous[TEMPERING][TemperingVar.STEPS].values - a.get(RunAttr.TUNING_STEPS, 0)
+                - previous[SAMPLE_STATS]["n_steps"].values.sum(axis=1))
+        values[:, first] += tail
+    n_steps.values[:] = values

@@ -1,6 +1,8 @@
 """Matplotlib figures (imported lazily: matplotlib is slow to import)."""
 import numpy as np
 
+from .inference_data import MATRIX_SUMMARY, TEMPERING, TemperingVar as V
+
 __all__ = ["plot_density_and_draws", "plot_traces", "plot_level_trace", "plot_occupancy",
            "plot_swap_acceptance", "plot_distance_trace", "plot_entry_sd", "plot_interval_coverage"]
 
@@ -51,7 +53,7 @@ def plot_level_trace(idata, ax, *, chains=None, first=None, max_points=5000):
 
     ``first`` limits the plot to the first entries of the trace.
     """
-    trace = idata["tempering"]["level_trace"].values
+    trace = idata[TEMPERING][V.LEVEL_TRACE].values
     chains = range(trace.shape[0]) if chains is None else chains
     for c in chains:
         levels = trace[c][trace[c] >= 0][:first]
@@ -65,11 +67,11 @@ def plot_level_trace(idata, ax, *, chains=None, first=None, max_points=5000):
 
 def plot_occupancy(idata, ax):
     """Fraction of steps spent at each level, against beta."""
-    ds = idata["tempering"]
-    ax.bar(np.arange(ds.sizes["level"]), ds["occupancy"].values, color="C0")
+    ds = idata[TEMPERING]
+    ax.bar(np.arange(ds.sizes["level"]), ds[V.OCCUPANCY].values, color="C0")
     ax.axhline(1.0 / ds.sizes["level"], color="0.3", ls="--", lw=0.8, label="uniform")
     ax.set_xticks(np.arange(ds.sizes["level"]))
-    ax.set_xticklabels([f"{b:.2g}" for b in ds["beta"].values], rotation=45)
+    ax.set_xticklabels([f"{b:.2g}" for b in ds[V.BETA].values], rotation=45)
     ax.set_xlabel("beta")
     ax.set_ylabel("occupancy")
     return ax
@@ -77,10 +79,10 @@ def plot_occupancy(idata, ax):
 
 def plot_swap_acceptance(idata, ax):
     """Acceptance of level moves or swaps between each pair of neighbouring levels."""
-    ds = idata["tempering"]
-    betas = ds["beta"].values
+    ds = idata[TEMPERING]
+    betas = ds[V.BETA].values
     mid = np.sqrt(betas[:-1] * betas[1:])
-    ax.plot(mid, ds["swap_acceptance"].values, "o-")
+    ax.plot(mid, ds[V.SWAP_ACCEPTANCE].values, "o-")
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     ax.set_xlabel("beta (geometric mid-point of the pair)")
@@ -99,7 +101,7 @@ def plot_distance_trace(idata, ax):
     for c in range(distance.shape[0]):
         side = "E1" if components[c, 0] > 0 else "E2"
         ax.plot(distance[c], lw=0.6, label=f"chain {c} (starts on {side})")
-    ax.axhline(idata.matrix_summary.attrs["component_distance"], color="k", ls="--", lw=0.8,
+    ax.axhline(idata[MATRIX_SUMMARY].attrs["component_distance"], color="k", ls="--", lw=0.8,
                label="distance between E1 and E2")
     ax.set_yscale("log")
     ax.set_xlabel("draw")
@@ -111,7 +113,7 @@ def plot_distance_trace(idata, ax):
 def plot_entry_sd(idata, ax, *, only_unobserved=True):
     """Image of the posterior standard deviation of each entry of M = X X^T
     (observed entries masked out for completion when ``only_unobserved``)."""
-    summary = idata.matrix_summary
+    summary = idata[MATRIX_SUMMARY]
     sd = summary["M_sd"].values.copy()
     if only_unobserved and "observed" in summary:
         sd = np.ma.masked_array(sd, mask=summary["observed"].values)
@@ -124,7 +126,7 @@ def plot_entry_sd(idata, ax, *, only_unobserved=True):
 def plot_interval_coverage(idata, truth, ax, *, only_unobserved=True):
     """Posterior credible intervals of the entries of M (upper triangle) against the true
     values, sorted by truth; the title gives the fraction covered."""
-    summary = idata.matrix_summary
+    summary = idata[MATRIX_SUMMARY]
     d = truth.shape[0]
     iu = np.triu_indices(d)
     keep = np.ones(iu[0].size, dtype=bool)

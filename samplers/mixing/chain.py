@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..inference_data import POSTERIOR, TEMPERING, RunAttr, TemperingVar, run_attrs
 
 __all__ = ["Rate", "autocorrelation_time", "tunnelling_rate", "transition_times",
            "round_trip_rate", "communication_barrier", "chain_steps"]
@@ -53,7 +54,7 @@ def _rate(counts, steps):
 
 
 def _check_idata(idata):
-    if not hasattr(idata, "posterior") or "sampler" not in idata.posterior.attrs:
+    if RunAttr.SAMPLER not in getattr(getattr(idata, POSTERIOR, None), "attrs", {}):
         raise TypeError("idata must be an InferenceData made by a samplers sampler")
 
 
@@ -64,9 +65,9 @@ def chain_steps(idata):
     chains, draws = stats.sizes["chain"], stats.sizes["draw"]
     if "n_steps" in stats:
         times = np.cumsum(stats["n_steps"].values, axis=1)
-        steps = idata.tempering["steps"].values - int(idata.posterior.attrs["tuning_steps"])
+        steps = idata[TEMPERING][TemperingVar.STEPS].values - run_attrs(idata)[RunAttr.TUNING_STEPS]
     else:
-        thin = int(idata.posterior.attrs["thin"])
+        thin = run_attrs(idata)[RunAttr.THIN]
         times = np.broadcast_to((np.arange(draws) + 1) * thin, (chains, draws))
         steps = np.full(chains, draws * thin)
     return np.asarray(steps, dtype=np.float64), times
@@ -166,18 +167,18 @@ def transition_times(path, a, b, *, time_step=1.0):
 
 def _tempering(idata):
     _check_idata(idata)
-    if "tempering" not in idata.groups():
+    if TEMPERING not in idata.groups():
         raise ValueError("idata has no tempering group: it was not made by a tempering sampler")
-    return idata["tempering"]
+    return idata[TEMPERING]
 
 
 def round_trip_rate(idata):
     """Round trips per step (hottest level to beta = 1 and back), over the run's chains."""
     ds = _tempering(idata)
     steps, _ = chain_steps(idata)
-    return _rate(ds["round_trips"].values, steps)
+    return _rate(ds[TemperingVar.ROUND_TRIPS].values, steps)
 
 
 def communication_barrier(idata):
     """The communication barrier ``Lambda`` of the run's ladder (from the swap rejections)."""
-    return float(_tempering(idata)["communication_barrier"])
+    return float(_tempering(idata)[TemperingVar.COMMUNICATION_BARRIER])

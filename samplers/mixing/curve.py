@@ -43,6 +43,7 @@ import numpy as np
 
 from .._checks import check_count
 from .._rng import make_seed
+from ..inference_data import RunAttr, concat, run_attrs
 from ..sampler import Sampler
 from ..tempering import ParallelTempering, SimulatedTempering
 from .distance import Metric, check_metric
@@ -258,7 +259,7 @@ def run_chains(sampler, target, x0, checkpoints, rng):
         steps = np.full(chains, float(draws * thin))
     positions = idata.posterior[target.name].values.reshape(chains, draws, target.dim)
     grads = idata.tempering.sizes["level"] if isinstance(sampler, ParallelTempering) else 1
-    wall = float(idata.posterior.attrs["sampling_time"])
+    wall = run_attrs(idata)[RunAttr.SAMPLING_TIME]
     threads = min(numba.get_num_threads(), chains)
     return dict(x0=x0, positions=positions, times=times, grads_per_step=grads,
                 seconds_per_step=wall * threads / steps.sum(), sampling_time=wall, idata=idata)
@@ -280,7 +281,8 @@ def _run_to_step(sampler, target, x0, last, rng):
     top, so ``1.25 last / L`` visits (at least 200) usually cover ``last`` steps; chains that
     fall short are continued by ``resume`` (bit-identical to one longer run)
     until all have.  Asking for ``last`` visits would cost about ``L x last``
-    steps.  The parts are joined by :func:`_join_parts`.
+    steps.  The parts are joined by ``samplers.concat``, which pools their diagnostics
+    and makes the step counts ``n_steps`` run on across the joins.
     """
     n_levels = sampler._ladder(target).size
     seed = make_seed(rng)    # an int: a retry below must start the same chains
@@ -306,45 +308,7 @@ def _run_to_step(sampler, target, x0, last, rng):
         parts.append(visits(lambda d: sampler.resume(previous, target, draws=d, progressbar=False),
                             math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels)))
         steps += parts[-1].tempering["steps"].values
-    return _join_parts(parts) if len(parts) > 1 else parts[0]
-
-
-def _join_parts(parts):
-    """One InferenceData from a simulated-tempering run and its continuations.
-
-    ``samplers.concat`` joins the draws; here the step counts are made to
-    run on: a continuation's first ``n_steps`` counts from the resume, so
-    the steps the previous part made after its last draw are added to it.
-    The diagnostics used by ``chain.py`` are pooled over the parts: steps
-    and round trips summed (a round trip cut by a resume is lost), swap
-    acceptance pooled over the attempts, Lambda recomputed from it; the rest
-    of the ``tempering`` group is the last part's.
-    """
-    from .. import concat, ladders
-
-    idata = concat(*parts)
-    n_steps = idata.sample_stats["n_steps"].values.copy()
-    first = 0
-    for previous, part in zip(parts[:-1], parts[1:]):
-        first += previous.posterior.sizes["draw"]
-        tail = (previous.tempering["steps"].values
-                - previous.sample_stats["n_steps"].values.sum(axis=1))
-        n_steps[:, first] += tail
-    idata.sample_stats["n_steps"].values[:] = n_steps
-    group = idata.tempering
-    attempts = sum(p.tempering["swap_attempts"].values for p in parts)
-    accepted = sum(p.tempering["swap_acceptance"].values * p.tempering["swap_attempts"].values
-                   for p in parts)
-    acceptance = np.divide(accepted, attempts, out=np.zeros_like(accepted), where=attempts > 0)
-    group["steps"].values[:] = sum(p.tempering["steps"].values for p in parts)
-    group["round_trips"].values[:] = sum(p.tempering["round_trips"].values for p in parts)
-    group["swap_attempts"].values[:] = attempts
-    group["swap_acceptance"].values[:] = acceptance
-    barrier = ladders.communication_barrier(group["beta"].values, 1.0 - acceptance)
-    group["communication_barrier"].values[...] = barrier.total
-    idata.posterior.attrs["sampling_time"] = sum(
-        float(p.posterior.attrs["sampling_time"]) for p in parts)
-    return idata
+    return concat(*parts) if len(parts) > 1 else parts[0]
 
 
 def ensembles_at(run, checkpoints):

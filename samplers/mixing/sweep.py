@@ -41,6 +41,7 @@ import os
 import numpy as np
 
 from .._checks import check_count, check_positive
+from ..inference_data import TEMPERING, RunAttr, TemperingVar, run_attrs
 from .curve import check_checkpoints, check_level, curve_and_run, mixing_time
 from .distance import METRICS, check_metric
 
@@ -115,11 +116,11 @@ def run_task(spec):
                  else None)
         run = pilot.sample(target, draws=spec["pilot_steps"], tune=spec["pilot_steps"],
                            chains=PILOT_CHAINS, rng=streams[1], initial=start, progressbar=False)
-        log_z = run.tempering["log_z"].values
+        log_z = run[TEMPERING][TemperingVar.LOG_Z].values
         if not np.all(np.isfinite(log_z)):
             raise RuntimeError("the simulated-tempering pilot left a level unvisited: increase "
                                "pilot_steps or use a denser ladder")
-        pilot_time = float(run.posterior.attrs["sampling_time"])
+        pilot_time = run_attrs(run)[RunAttr.SAMPLING_TIME]
         sampler = SimulatedTempering(betas=spec["betas"], step_size=h,
                                      steps_per_swap=spec["steps_per_swap"], log_weights=-log_z,
                                      metropolis=spec["metropolis"])
@@ -142,9 +143,9 @@ def run_task(spec):
         return out
     if hasattr(target, "component_of"):
         out["tunnelling_rate"] = tunnelling_rate(idata, target).value
-    if "tempering" in idata.groups():
+    if TEMPERING in idata.groups():
         out["round_trip_rate"] = round_trip_rate(idata).value
-        out["swap_acceptance"] = float(idata.tempering["swap_acceptance"].values.mean())
+        out["swap_acceptance"] = float(idata[TEMPERING][TemperingVar.SWAP_ACCEPTANCE].values.mean())
         out["communication_barrier"] = communication_barrier(idata)
     if idata.posterior.sizes["draw"] >= 4:
         first = next(iter(autocorrelation_time(

@@ -24,7 +24,30 @@ parallel tempering, where swaps carry states from level to level).
 """
 import numpy as np
 
-__all__ = ["log_ratios", "log_z"]
+__all__ = ["log_ratios", "log_z", "stone_sums", "stone_from_sums"]
+
+
+def stone_sums(stone):
+    """The stepping-stone sums ``(C, L, B, 3)`` as ``log sum exp(v)`` and the count, each ``(C, L, B)``.
+
+    ``log sum exp(v) = m + log s`` (``-inf`` where no finite ``v`` was
+    seen): the form in which the output keeps them, and from which the sums
+    of several parts are joined along the batches (:func:`stone_from_sums`).
+    """
+    stone = np.asarray(stone, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_sum = stone[..., 0] + np.log(stone[..., 1])
+    log_sum[~np.isfinite(log_sum)] = -np.inf
+    return log_sum, stone[..., 2].copy()
+
+
+def stone_from_sums(log_sum, count):
+    """The inverse of :func:`stone_sums`: ``(m, s, n) = (log_sum, 1, count)`` (``(-inf, 0, n)``
+    where no finite value was seen), the layout :func:`log_z` reads."""
+    log_sum = np.asarray(log_sum, dtype=np.float64)
+    seen = np.isfinite(log_sum)
+    return np.stack([np.where(seen, log_sum, -np.inf), seen.astype(np.float64),
+                     np.asarray(count, dtype=np.float64)], axis=-1)
 
 
 def _batch_terms(stone):

@@ -1,6 +1,8 @@
 """A printable summary of a tempering run, read from ``idata.tempering``."""
 import numpy as np
 
+from ..inference_data import TEMPERING, RunAttr, TemperingVar as V, run_attrs
+
 __all__ = ["TemperingSummary", "tempering_summary"]
 
 
@@ -15,22 +17,22 @@ class TemperingSummary:
     def __init__(self, idata):
         import pandas as pd
 
-        if "tempering" not in idata.groups():
+        if TEMPERING not in idata.groups():
             raise ValueError("idata has no tempering group: it was not made by a tempering sampler")
-        ds = idata["tempering"]
-        self.sampler = idata.posterior.attrs.get("sampler", "?")
+        ds = idata[TEMPERING]
+        self.sampler = run_attrs(idata).get(RunAttr.SAMPLER, "?")
         n = ds.sizes["level"]
-        acceptance = np.append(ds["swap_acceptance"].values, np.nan)
-        columns = {"beta": ds["beta"].values, "log_z": ds["log_z"].values,
-                   "log_z_se": ds["log_z_se"].values, "occupancy": ds["occupancy"].values,
+        acceptance = np.append(ds[V.SWAP_ACCEPTANCE].values, np.nan)
+        columns = {"beta": ds[V.BETA].values, "log_z": ds[V.LOG_Z].values,
+                   "log_z_se": ds[V.LOG_Z_SE].values, "occupancy": ds[V.OCCUPANCY].values,
                    "swap_acceptance": acceptance}
-        if "log_weights" in ds:
-            columns["log_weight"] = ds["log_weights"].values.mean(axis=0)
+        if V.LOG_WEIGHTS in ds:
+            columns["log_weight"] = ds[V.LOG_WEIGHTS].values.mean(axis=0)
         self.table = pd.DataFrame(columns, index=pd.RangeIndex(n, name="level"))
-        self.round_trips = ds["round_trips"].values
-        self.communication_barrier = float(ds["communication_barrier"])
-        self.suggested_levels = int(ds["suggested_levels"])
-        self.steps = ds["steps"].values
+        self.round_trips = ds[V.ROUND_TRIPS].values
+        self.communication_barrier = float(ds[V.COMMUNICATION_BARRIER])
+        self.suggested_levels = int(ds[V.SUGGESTED_LEVELS])
+        self.steps = ds[V.STEPS].values
 
     def __str__(self):
         lines = [f"{self.sampler}: {len(self.table)} levels",
