@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import check_count, check_positive
+from .._checks import check_count, check_positive, check_real_array, plain
 from .._jit import REASSOCIATE, jit
 from ..targets.target import Target
 
@@ -242,7 +242,7 @@ def completion_logp_grad(x, params, grad_out):
 def _resolve_beta(beta, noise_std):
     if (beta is None) == (noise_std is None):
         raise ValueError("give exactly one of beta and noise_std "
-                         f"(got beta={beta!r}, noise_std={noise_std!r})")
+                         f"(got beta={plain(beta)!r}, noise_std={plain(noise_std)!r})")
     if beta is not None:
         beta = check_positive(beta, "beta")
         return beta, float(np.sqrt(0.5 / beta))
@@ -594,7 +594,7 @@ class Completion(MatrixProblem):
         rank = _check_rank(rank, d)
         rows = _index_array(rows, "rows", d)
         cols = _index_array(cols, "cols", d)
-        values = _float_array(values, "values")
+        values = _float_array(check_real_array(values, "values"), "values")
         if values.ndim != 1:
             raise ValueError(f"values must be 1-D, got shape {values.shape}")
         if rows.shape != values.shape or cols.shape != values.shape:
@@ -610,6 +610,25 @@ class Completion(MatrixProblem):
             i, j = lo[dup[0]], hi[dup[0]]
             raise ValueError(f"rows, cols: entry ({i}, {j}) is observed more than once "
                              "(an entry and its mirror (j, i) are the same observation)")
+        # Row i of X enters the loss only through X_i . X_j for its observed pairs (i, j):
+        # with no diagonal entry (which pins |X_i|) and fewer than k partners, p(X) is flat
+        # along the other directions of X_i, and the posterior is improper.
+        off = lo != hi
+        partners = np.bincount(lo[off], minlength=d) + np.bincount(hi[off], minlength=d)
+        pinned = np.zeros(d, dtype=bool)
+        pinned[lo[~off]] = True
+        loose = np.flatnonzero(~pinned & (partners < rank))
+        if loose.size:
+            never = np.flatnonzero(~pinned & (partners == 0))
+            shown = loose[:20].tolist() + (["..."] if loose.size > 20 else [])
+            warnings.warn(
+                f"Completion: rows {', '.join(map(str, shown))} of M have fewer than "
+                f"rank = {rank} observed entries and no diagonal entry"
+                + (f" ({never.size} never observed at all)" if never.size else "")
+                + ": the posterior is improper (flat along some directions of those rows of X), "
+                "so their draws, and the entries of M in those rows, never converge.  Observe "
+                "more entries in those rows (or their diagonal), or drop them.",
+                UserWarning, stacklevel=2)
         self.rows = np.ascontiguousarray(lo)
         self.cols = np.ascontiguousarray(hi)
         self.values = np.ascontiguousarray(values)
