@@ -187,6 +187,7 @@ class Gaussian(Target):
 
     @property
     def cov(self):
+        """The ``(d, d)`` covariance (built when read for a diagonal one)."""
         return np.diag(self.variances) if self.is_diagonal else self._full
 
     def log_z(self, beta=1.0):
