@@ -26,7 +26,8 @@ problem, truth = synthetic_problem("completion", 60, 2, n_observed=600, noise_st
 print(problem)
 idata = MatrixLangevin().sample(problem, draws=2000, tune=1000, chains=4, thin=10, rng=1)
 summary = idata.matrix_summary
-print("R-hat of invariants:", dict(zip(summary["invariant"].values, summary["r_hat"].values.round(3))))
+print("R-hat of invariants:", {str(name): round(float(r), 3) for name, r in
+                               zip(summary["invariant"].values, summary["r_hat"].values)})
 unobserved = ~summary["observed"].values
 iu = np.triu_indices(problem.d)
 inside = (summary["M_lower"].values <= truth.M) & (truth.M <= summary["M_upper"].values)

@@ -28,11 +28,15 @@ idata = MatrixLangevin().sample(problem, draws=2000, tune=500, chains=4, thin=5,
 summary = idata.matrix_summary
 print(f"step size {float(idata.sample_stats['step_size'].values[0, 0]):.3g}, sampling "
       f"{idata.posterior.attrs['sampling_time']:.1f} s")
-print("R-hat of invariants:", dict(zip(summary["invariant"].values, summary["r_hat"].values.round(3))))
+print("R-hat of invariants:", {str(name): round(float(r), 3) for name, r in
+                               zip(summary["invariant"].values, summary["r_hat"].values)})
 print(f"max distance to the orbit {float(idata.posterior['distance'].max()):.3g} "
       f"(pieces {summary.attrs['component_distance']:.3g} apart)")
 error = np.abs(summary["M_mean"].values - truth.M).max()
 print(f"max |posterior mean - true M| = {error:.3g}, mean posterior sd {float(summary['M_sd'].mean()):.3g}")
+iu = np.triu_indices(problem.d)
+inside = (summary["M_lower"].values <= truth.M) & (truth.M <= summary["M_upper"].values)
+print(f"90% intervals cover {inside[iu].mean():.1%} of the {iu[0].size} entries")
 
 fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
 plot_distance_trace(idata, axes[0])

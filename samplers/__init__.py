@@ -14,8 +14,10 @@ from .langevin import Langevin
 from .sampler import Sampler
 from .targets import Gaussian, GaussianMixture, Target
 from .tempering import ParallelTempering, SimulatedTempering, tempering_summary
-from . import ladders, matrix, mixing
+# plots imports matplotlib only when a figure is made: importing it here keeps
+# ``import samplers`` fast (tests/test_plots.py checks that matplotlib stays unloaded).
+from . import ladders, matrix, mixing, plots
 
 __all__ = ["Target", "Gaussian", "GaussianMixture", "Sampler", "Langevin", "SimulatedTempering",
-           "ParallelTempering", "tempering_summary", "ladders", "matrix", "mixing", "concat",
+           "ParallelTempering", "tempering_summary", "ladders", "matrix", "mixing", "plots", "concat",
            "__version__"]

@@ -59,18 +59,12 @@ def check_float_array(values, name, ndim=None, min_size=1):
     """
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{name} must be an array of numbers, got {type(values).__name__}")
-    try:
-        arr = np.asarray(values)
-    except (TypeError, ValueError) as err:  # ragged nested sequences
-        raise ValueError(f"{name} must be an array of numbers: {err}") from None
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    arr = check_real_array(values, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     if arr.size < min_size:
         need = "not be empty" if min_size == 1 else f"have at least {min_size} entries"
         raise ValueError(f"{name} must {need}, got {arr.size}")
-    arr = np.array(arr, dtype=np.float64)
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
         where = ", ".join(str(i) for i in bad[0])
@@ -90,3 +84,42 @@ def check_index_array(values, name, size):
     if arr.min() < 0 or arr.max() >= size:
         raise ValueError(f"{name} must be in [0, {size}), got values in [{arr.min()}, {arr.max()}]")
     return arr.astype(np.int64)
+
+
+# -- real arrays and message values ---------------------------------------------------------
+# (kept together at the end of the file, so that checks added above by other work merge cleanly)
+
+__all__ += ["check_real_array", "plain"]
+
+
+def check_real_array(value, name):
+    """``value`` as a new float64 array, or a ``TypeError`` naming ``name``.
+
+    Complex input is refused rather than cut to its real part (NumPy's
+    ``asarray(..., dtype=float)`` keeps the real part with only a warning);
+    so are strings, booleans and objects (a ``ValueError`` for ragged
+    sequences).  Shape and finiteness are the caller's to check.
+    """
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:  # ragged nested sequences
+        raise ValueError(f"{name} must be an array of real numbers: {err}") from None
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, got complex values (dtype {arr.dtype})")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def plain(value):
+    """``value`` for an error message: NumPy scalars and arrays become Python numbers,
+    strings and lists, so that messages read ``4.0`` rather than ``np.float64(4.0)``."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    return value

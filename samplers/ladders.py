@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_count, check_float_array, check_positive
+from ._checks import check_count, check_float_array, check_positive, plain
 
 __all__ = [
     "DEFAULT_BETA_MIN",
@@ -93,19 +93,19 @@ def check_ladder(betas, name="betas"):
         b[-1] = 1.0
     bad = np.flatnonzero(b <= 0.0)
     if bad.size:
-        raise ValueError(f"{name} must be > 0, got {name}[{bad[0]}] = {b[bad[0]]}")
+        raise ValueError(f"{name} must be > 0, got {name}[{bad[0]}] = {plain(b[bad[0]])}")
     bad = np.flatnonzero(b > 1.0)
     if bad.size:
-        raise ValueError(f"{name} must be <= 1, got {name}[{bad[0]}] = {b[bad[0]]!r}")
+        raise ValueError(f"{name} must be <= 1, got {name}[{bad[0]}] = {plain(b[bad[0]])!r}")
     bad = np.flatnonzero(np.diff(b) <= 0.0)
     if bad.size:
         i = bad[0]
         raise ValueError(
-            f"{name} must be strictly increasing, got {name}[{i}] = {b[i]!r} "
-            f">= {name}[{i + 1}] = {b[i + 1]!r}"
+            f"{name} must be strictly increasing, got {name}[{i}] = {plain(b[i])!r} "
+            f">= {name}[{i + 1}] = {plain(b[i + 1])!r}"
         )
     if b[-1] != 1.0:
-        raise ValueError(f"{name} must end at 1 (the target), got {name}[-1] = {b[-1]!r}")
+        raise ValueError(f"{name} must end at 1 (the target), got {name}[-1] = {plain(b[-1])!r}")
     return b
 
 
@@ -242,7 +242,7 @@ def _check_rejection(rejection, n_pairs, name="rejection"):
         )
     bad = np.flatnonzero((r < 0.0) | (r > 1.0))
     if bad.size:
-        raise ValueError(f"{name} must be in [0, 1], got {name}[{bad[0]}] = {r[bad[0]]!r}")
+        raise ValueError(f"{name} must be in [0, 1], got {name}[{bad[0]}] = {plain(r[bad[0]])!r}")
     return r
 
 
@@ -268,7 +268,7 @@ class CommunicationBarrier(NamedTuple):
         """``Lambda(beta)`` by linear interpolation, for ``beta`` in ``[betas[0], 1]``."""
         beta = np.asarray(beta, dtype=np.float64)
         if np.any(~((beta >= self.betas[0]) & (beta <= 1.0))):
-            raise ValueError(f"beta must lie in [{self.betas[0]!r}, 1]")
+            raise ValueError(f"beta must lie in [{plain(self.betas[0])!r}, 1]")
         return np.interp(beta, self.betas, self.cumulative)
 
     def inverse(self, values):
@@ -284,7 +284,7 @@ class CommunicationBarrier(NamedTuple):
         """
         y = np.asarray(values, dtype=np.float64)
         if np.any(~((y >= 0.0) & (y <= self.total))):
-            raise ValueError(f"values must lie in [0, total = {self.total!r}]")
+            raise ValueError(f"values must lie in [0, total = {plain(self.total)!r}]")
         b, c = self.betas, self.cumulative
         last = b.size - 1
 
@@ -406,6 +406,6 @@ def equalize(betas, rejection, n=None):
                 new[i] = np.nextafter(new[i + 1], -np.inf)
         if np.any(np.diff(new) <= 0.0):
             raise ValueError(
-                f"n = {n} distinct levels do not fit between {b[0]!r} and 1 in float64"
+                f"n = {n} distinct levels do not fit between {plain(b[0])!r} and 1 in float64"
             )
     return new

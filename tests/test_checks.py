@@ -28,9 +28,9 @@ def test_check_float_array_copies_and_converts():
 @pytest.mark.parametrize("values, kwargs, error, message", [
     ("1,2", {}, TypeError, "x must be an array of numbers, got str"),
     ([True, False], {}, TypeError, "x must be an array of real numbers"),
-    ([1j], {}, TypeError, "x must be an array of real numbers"),
+    ([1j], {}, TypeError, "x must be real, got complex values"),
     ([1.0, None], {}, TypeError, "x must be an array of real numbers"),
-    ([[1.0], [1.0, 2.0]], {}, ValueError, "x must be an array of numbers"),
+    ([[1.0], [1.0, 2.0]], {}, ValueError, "x must be an array of real numbers"),
     ([[1.0]], dict(ndim=1), ValueError, r"x must be 1-D, got shape \(1, 1\)"),
     ([], {}, ValueError, "x must not be empty"),
     ([1.0], dict(min_size=2), ValueError, "x must have at least 2 entries, got 1"),

@@ -179,8 +179,10 @@ def test_mixture_bad_input(kwargs, error, match):
 
 
 def test_gaussian_bad_input():
-    with pytest.raises(ValueError, match="cov\\[0\\] is not positive definite"):
+    with pytest.raises(ValueError, match="cov: variances must be positive"):
         samplers.Gaussian([0.0, 0.0], [[1.0, 0.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match="^cov is not positive definite"):
+        samplers.Gaussian([0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]])
     with pytest.raises(ValueError, match="cov must be"):
         samplers.Gaussian([0.0, 0.0], np.ones((2, 2, 2)))
 

@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import check_count, check_float_array, check_index_array, check_positive
+from .._checks import check_count, check_float_array, check_index_array, check_positive, plain
 from ..targets.target import Target
 from .invariants import haar_orthogonal
 from .kernels import (completion_logp_grad, factorization_logp_grad, sensing_gram_logp_grad,
@@ -49,7 +49,7 @@ def _resolve_beta(beta, noise_std):
     """``(beta, noise_std)`` from exactly one of them: ``beta = 1 / (2 noise_std^2)``."""
     if (beta is None) == (noise_std is None):
         raise ValueError("give exactly one of beta and noise_std "
-                         f"(got beta={beta!r}, noise_std={noise_std!r})")
+                         f"(got beta={plain(beta)!r}, noise_std={plain(noise_std)!r})")
     if beta is not None:
         beta = check_positive(beta, "beta")
         return beta, float(np.sqrt(0.5 / beta))
@@ -381,6 +381,25 @@ class Completion(MatrixProblem):
             i, j = lo[dup[0]], hi[dup[0]]
             raise ValueError(f"rows, cols: entry ({i}, {j}) is observed more than once "
                              "(an entry and its mirror (j, i) are the same observation)")
+        # Row i of X enters the loss only through X_i . X_j for its observed pairs (i, j):
+        # with no diagonal entry (which pins |X_i|) and fewer than k partners, p(X) is flat
+        # along the other directions of X_i, and the posterior is improper.
+        off = lo != hi
+        partners = np.bincount(lo[off], minlength=d) + np.bincount(hi[off], minlength=d)
+        pinned = np.zeros(d, dtype=bool)
+        pinned[lo[~off]] = True
+        loose = np.flatnonzero(~pinned & (partners < rank))
+        if loose.size:
+            never = np.flatnonzero(~pinned & (partners == 0))
+            shown = loose[:20].tolist() + (["..."] if loose.size > 20 else [])
+            warnings.warn(
+                f"Completion: rows {', '.join(map(str, shown))} of M have fewer than "
+                f"rank = {rank} observed entries and no diagonal entry"
+                + (f" ({never.size} never observed at all)" if never.size else "")
+                + ": the posterior is improper (flat along some directions of those rows of X), "
+                "so their draws, and the entries of M in those rows, never converge.  Observe "
+                "more entries in those rows (or their diagonal), or drop them.",
+                UserWarning, stacklevel=2)
         self.rows = np.ascontiguousarray(lo)
         self.cols = np.ascontiguousarray(hi)
         self.values = np.ascontiguousarray(values)

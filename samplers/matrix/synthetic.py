@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import check_count, check_positive
+from .._checks import check_count, check_positive, plain
 from .problems import Completion, Factorization, Sensing
 
 __all__ = ["Truth", "synthetic_problem"]
@@ -53,7 +53,7 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
     rng : seed or numpy Generator
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise ValueError(f"kind must be one of {KINDS}, got {plain(kind)!r}")
     d = check_count(d, "d")
     rank = check_count(rank, "rank", maximum=d, maximum_name="d")
     if m is not None and kind != "sensing":

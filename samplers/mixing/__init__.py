@@ -21,9 +21,10 @@ from .curve import DistanceCurve, MixingTime, distance_curve, mixing_time
 from .distance import METRICS, distance
 from .kramers import kramers_time, predicted_mixing_time, transition_time, two_well_mixture
 from .sweep import ladder_sweep, make_ladder, separation_sweep
+from . import plots  # matplotlib itself is imported only when a figure is made
 
 __all__ = ["distance", "METRICS", "distance_curve", "mixing_time", "DistanceCurve", "MixingTime",
            "autocorrelation_time", "tunnelling_rate", "transition_times", "round_trip_rate",
            "communication_barrier", "Rate", "kramers_time", "transition_time",
            "predicted_mixing_time", "two_well_mixture", "ladder_sweep", "separation_sweep",
-           "make_ladder"]
+           "make_ladder", "plots"]

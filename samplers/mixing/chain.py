@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import plain
 from ..inference_data import POSTERIOR, TEMPERING, RunAttr, TemperingVar, run_attrs
 
 __all__ = ["Rate", "autocorrelation_time", "tunnelling_rate", "transition_times",
@@ -105,7 +106,7 @@ def autocorrelation_time(idata, functions=None):
     for key, f in functions.items():
         series = np.asarray(f(values), dtype=np.float64)
         if series.shape != (chains, draws):
-            raise ValueError(f"functions[{key!r}] must return shape {(chains, draws)}, "
+            raise ValueError(f"functions[{plain(key)!r}] must return shape {(chains, draws)}, "
                              f"got {series.shape}")
         ess = float(az.ess(series, method="mean"))
         out[key] = chains * draws / ess
@@ -137,7 +138,7 @@ def tunnelling_rate(idata, target, *, core=0.9):
     if not hasattr(target, "component_of"):
         raise TypeError(f"target must be a GaussianMixture, got {type(target).__name__}")
     if isinstance(core, bool) or not 0.5 <= core < 1:
-        raise ValueError(f"core must be in [0.5, 1), got {core!r}")
+        raise ValueError(f"core must be in [0.5, 1), got {plain(core)!r}")
     steps, times = chain_steps(idata)
     x = idata.posterior[target.name].values
     x = x.reshape(x.shape[0], x.shape[1], target.dim)
@@ -158,7 +159,7 @@ def transition_times(path, a, b, *, time_step=1.0):
     """
     path = np.atleast_2d(np.asarray(path, dtype=np.float64))
     if not (np.isfinite(a) and np.isfinite(b) and a < b):
-        raise ValueError(f"need finite levels a < b, got a={a!r}, b={b!r}")
+        raise ValueError(f"need finite levels a < b, got a={plain(a)!r}, b={plain(b)!r}")
     labels = np.where(path <= a, 0, np.where(path >= b, 1, -1))
     times = np.broadcast_to(np.arange(path.shape[1]), path.shape)
     out = [np.diff(s) for s in _switch_steps(labels, times)]

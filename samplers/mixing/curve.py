@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import check_count
+from .._checks import check_count, plain
 from .._rng import make_seed
 from ..inference_data import RunAttr, concat, run_attrs
 from ..sampler import Sampler
@@ -123,7 +123,7 @@ def check_checkpoints(checkpoints):
 
 def check_level(level, name="level"):
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
-        raise ValueError(f"{name} must be a number in (0, 1), got {level!r}")
+        raise ValueError(f"{name} must be a number in (0, 1), got {plain(level)!r}")
     return float(level)
 
 

@@ -39,6 +39,8 @@ import numbers
 
 import numpy as np
 
+from .._checks import plain
+
 __all__ = ["METRICS", "distance"]
 
 #: The metric names and what they need.
@@ -58,14 +60,14 @@ ENERGY_POINTS = 4000
 def check_metric(metric, target, reference, projection):
     """Validate the metric's arguments before any sampling (errors name the argument)."""
     if not isinstance(metric, str) or metric not in METRICS:
-        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {plain(metric)!r}")
     if metric == "tv_modes":
         if not (hasattr(target, "component_of") and hasattr(target, "weights")):
             raise ValueError("metric='tv_modes' needs a mixture target (with component_of and "
                              f"weights), got {type(target).__name__}")
         return
     if reference is None and not callable(getattr(target, "sample", None)):
-        raise ValueError(f"metric={metric!r} compares with exact draws of the target, but "
+        raise ValueError(f"metric={plain(metric)!r} compares with exact draws of the target, but "
                          f"{type(target).__name__} has no sample method: give a reference sample")
     if reference is not None:
         ref = np.asarray(reference, dtype=np.float64)
@@ -91,7 +93,7 @@ def _projector(projection, dim):
     direction = np.asarray(projection, dtype=np.float64)
     if direction.shape != (dim,) or not np.all(np.isfinite(direction)) or not direction.any():
         raise ValueError(f"projection must be a coordinate index, a callable or a non-zero "
-                         f"direction of shape ({dim},), got {projection!r}")
+                         f"direction of shape ({dim},), got {plain(projection)!r}")
     direction = direction / np.linalg.norm(direction)
     return lambda x: x @ direction
 

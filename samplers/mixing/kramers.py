@@ -42,6 +42,8 @@ import numbers
 
 import numpy as np
 
+from .._checks import plain
+
 __all__ = ["two_well_mixture", "well_minimum", "kramers_time", "transition_time",
            "predicted_mixing_time"]
 
@@ -50,7 +52,7 @@ def _check(r, sigma):
     for value, name in ((r, "r"), (sigma, "sigma")):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
                 math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+            raise ValueError(f"{name} must be a finite number > 0, got {plain(value)!r}")
     if r <= sigma:
         raise ValueError(f"r must exceed sigma (r={r}, sigma={sigma}): otherwise the mixture "
                          "has a single mode and no barrier")
@@ -123,5 +125,5 @@ def transition_time(r, sigma=1.0, *, start=None, end=None):
 def predicted_mixing_time(transition, eps=0.25):
     """Time for the mode-occupancy TV ``(1/2) exp(-2 t / T)`` to fall below ``eps``."""
     if isinstance(eps, bool) or not 0 < eps < 0.5:
-        raise ValueError(f"eps must be in (0, 0.5) for the two-state prediction, got {eps!r}")
+        raise ValueError(f"eps must be in (0, 0.5) for the two-state prediction, got {plain(eps)!r}")
     return 0.5 * np.asarray(transition, dtype=np.float64) * math.log(1 / (2 * eps))

@@ -8,11 +8,13 @@
   or ``beta_min`` from :func:`~samplers.mixing.ladder_sweep`;
 * level-index traces: ``samplers.plots.plot_level_trace``.
 
-Every function draws on the ``ax`` it is given and returns it.
+Every function draws on the ``ax`` it is given, or on a new figure when ``ax``
+is omitted, and returns the Axes.
 """
 import numpy as np
 
-from ..plots import plot_level_trace
+from .._checks import plain
+from ..plots import _log_x_axis, new_axes, plot_level_trace
 
 __all__ = ["plot_distance_curve", "plot_mixing_vs_separation", "plot_mixing_vs_ladder",
            "plot_level_trace"]
@@ -20,10 +22,11 @@ __all__ = ["plot_distance_curve", "plot_mixing_vs_separation", "plot_mixing_vs_l
 _UNITS = {"steps": "checkpoints", "gradient_evals": "gradient_evals", "seconds": "seconds"}
 
 
-def plot_distance_curve(curve, ax, *, eps=None, x="steps", label=None, color=None):
+def plot_distance_curve(curve, ax=None, *, eps=None, x="steps", label=None, color=None):
     """The distance against ``x`` (``"steps"``, ``"gradient_evals"`` or ``"seconds"``), with its band."""
     if x not in _UNITS:
-        raise ValueError(f"x must be one of {sorted(_UNITS)}, got {x!r}")
+        raise ValueError(f"x must be one of {sorted(_UNITS)}, got {plain(x)!r}")
+    ax = new_axes(ax)
     t = getattr(curve, _UNITS[x])
     line, = ax.plot(t, curve.distance, "o-", ms=3, color=color,
                     label=label or f"{curve.sampler}")
@@ -43,7 +46,7 @@ def _summarise(da):
     return values.mean("repeat") if "repeat" in values.dims else values
 
 
-def plot_mixing_vs_separation(ds, ax, *, time_units=True, predictions=True):
+def plot_mixing_vs_separation(ds, ax=None, *, time_units=True, predictions=True):
     """Mixing time of every sampler against ``r`` (log scale), with Langevin's predictions.
 
     ``time_units``: steps times the step size (the time of the diffusion);
@@ -51,6 +54,7 @@ def plot_mixing_vs_separation(ds, ax, *, time_units=True, predictions=True):
     bootstrap interval.  ``predictions``: overlay the two-state predictions
     from the exact and Eyring-Kramers transition times.
     """
+    ax = new_axes(ax)
     scale = float(ds.attrs["step_size"]) if time_units else 1.0
     r = ds["r"].values
     for name in ds["sampler"].values:
@@ -76,13 +80,14 @@ def plot_mixing_vs_separation(ds, ax, *, time_units=True, predictions=True):
     return ax
 
 
-def plot_mixing_vs_ladder(ds, ax, *, x="n_levels", y="mixing_time_grad"):
+def plot_mixing_vs_ladder(ds, ax=None, *, x="n_levels", y="mixing_time_grad"):
     """A sweep variable ``y`` against ``x`` (``"n_levels"`` or ``"beta_min"``), one line per
     sampler and value of the other ladder settings, averaged over repeats."""
     if x not in ("n_levels", "beta_min"):
-        raise ValueError(f"x must be 'n_levels' or 'beta_min', got {x!r}")
+        raise ValueError(f"x must be 'n_levels' or 'beta_min', got {plain(x)!r}")
     if y not in ds:
-        raise ValueError(f"y must be a variable of the sweep, got {y!r}")
+        raise ValueError(f"y must be a variable of the sweep, got {plain(y)!r}")
+    ax = new_axes(ax)
     others = [d for d in ("sampler", "n_levels", "beta_min", "spacing", "steps_per_swap")
               if d != x and d in ds.dims]
     mean = _summarise(ds[y])
@@ -96,5 +101,5 @@ def plot_mixing_vs_ladder(ds, ax, *, x="n_levels", y="mixing_time_grad"):
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     if x == "beta_min":
-        ax.set_xscale("log")
+        _log_x_axis(ax, ds[x].values)
     return ax

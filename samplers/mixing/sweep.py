@@ -40,7 +40,7 @@ import os
 
 import numpy as np
 
-from .._checks import check_count, check_positive
+from .._checks import check_count, check_positive, plain
 from ..inference_data import TEMPERING, RunAttr, TemperingVar, run_attrs
 from .curve import check_checkpoints, check_level, curve_and_run, mixing_time
 from .distance import METRICS, check_metric
@@ -75,7 +75,7 @@ def make_ladder(n_levels, beta_min, spacing="geometric"):
     elif spacing == "temperature":
         betas = 1.0 / np.linspace(1.0 / beta_min, 1.0, n_levels)
     else:
-        raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
+        raise ValueError(f"spacing must be one of {SPACINGS}, got {plain(spacing)!r}")
     betas[-1] = 1.0
     return ladders.check_ladder(betas)
 
@@ -239,7 +239,7 @@ def _check_list(values, name, check=None):
     if not values:
         raise ValueError(f"{name} must not be empty")
     if len(set(values)) != len(values):
-        raise ValueError(f"{name} has repeated values: {values}")
+        raise ValueError(f"{name} has repeated values: {plain(values)}")
     return [check(v) if check else v for v in values]
 
 
@@ -247,7 +247,7 @@ def _check_methods(methods, allowed):
     methods = _check_list(methods, "samplers")
     for m in methods:
         if m not in allowed:
-            raise ValueError(f"samplers must be among {allowed}, got {m!r}")
+            raise ValueError(f"samplers must be among {allowed}, got {plain(m)!r}")
     return methods
 
 
@@ -255,7 +255,7 @@ def _common(chains, checkpoints, metric, eps, repeats, n_boot, level, step_size,
     chains = check_count(chains, "chains", minimum=2)
     checkpoints = check_checkpoints(checkpoints)
     if not isinstance(metric, str) or metric not in METRICS:
-        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {plain(metric)!r}")
     return dict(chains=chains, checkpoints=checkpoints, metric=metric,
                 eps=check_level(eps, "eps"), n_boot=check_count(n_boot, "n_boot", minimum=10),
                 level=check_level(level), step_size=check_positive(step_size, "step_size"),

@@ -9,6 +9,7 @@ The gradient is ``-sum_k r_k(x) S_k^{-1} (x - m_k)`` with responsibilities
 """
 import numpy as np
 
+from .._checks import check_real_array, plain
 from .._jit import REASSOCIATE, jit, scratch_vector
 from .gaussian import as_covariances, as_mean
 from .target import Target
@@ -144,7 +145,12 @@ class GaussianMixture(Target):
     means : array (K, d)
     covs : array, optional
         ``(K, d, d)`` full, ``(K, d)`` diagonal variances or ``(K,)`` one
-        variance per component; identity when omitted.
+        variance per component; identity when omitted.  When there are as
+        many components as dimensions (``K == d``) a 2-D ``covs`` could be
+        ``K`` diagonals or one ``(d, d)`` matrix, so it is refused: give the
+        full ``(K, d, d)`` form (``variances[:, :, None] * np.eye(d)`` for
+        diagonals, which are detected and cost no more than variances, or
+        ``np.stack([C] * K)`` for one shared matrix).
     weights : array (K,), optional
         Non-negative, summing to 1; equal when omitted.
     """
@@ -152,18 +158,22 @@ class GaussianMixture(Target):
     def __init__(self, means, covs=None, weights=None, *, name="x"):
         means = as_mean(means, "means", 2)
         n, d = means.shape
-        if covs is None:
-            covs = np.ones(n)
+        covs = np.ones(n) if covs is None else check_real_array(covs, "covs")
+        if n == d and covs.shape == (n, d):
+            raise ValueError(
+                f"covs of shape {covs.shape} is ambiguous with K = d = {d} (as many components "
+                f"as dimensions): {d} rows of diagonal variances, or one ({d}, {d}) covariance "
+                f"matrix?  Give the full ({n}, {d}, {d}) form: variances[:, :, None] * np.eye({d}) "
+                f"for diagonal covariances (detected, no slower than variances), or "
+                f"np.stack([C] * {n}) for one matrix C shared by every component")
         full, variances = as_covariances(covs, n, d, "covs")
-        if weights is None:
-            weights = np.full(n, 1.0 / n)
-        weights = np.asarray(weights, dtype=np.float64)
+        weights = np.full(n, 1.0 / n) if weights is None else check_real_array(weights, "weights")
         if weights.shape != (n,):
             raise ValueError(f"weights must have shape ({n},) to match means, got {weights.shape}")
         if not np.all(np.isfinite(weights)) or np.any(weights < 0):
             raise ValueError("weights must be finite and non-negative")
         if abs(weights.sum() - 1.0) > 1e-8:
-            raise ValueError(f"weights must sum to 1, got sum {weights.sum()!r}")
+            raise ValueError(f"weights must sum to 1, got sum {float(weights.sum())!r}")
         self.means = means
         self.covs = full
         self.weights = weights
@@ -227,7 +237,7 @@ class GaussianMixture(Target):
         between modes).
         """
         if core is not None and (isinstance(core, bool) or not 0 <= core < 1):
-            raise ValueError(f"core must be in [0, 1), got {core!r}")
+            raise ValueError(f"core must be in [0, 1), got {plain(core)!r}")
         points = self._points(x)
         labels = np.empty(points.shape[0], dtype=np.int64)
         # Compiled: mode labels of whole runs (mixing tools) are millions of points.

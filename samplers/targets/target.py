@@ -25,6 +25,7 @@ import numba
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
+from .._checks import plain
 from .._jit import batch_logp_grad_signature, logp_grad_signature
 
 __all__ = ["Target", "GradientCheck"]
@@ -82,7 +83,7 @@ class Target:
         self.dim = int(math.prod(self.shape))
         self.params = _as_params(params)
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"name must be an identifier string, got {name!r}")
+            raise ValueError(f"name must be an identifier string, got {plain(name)!r}")
         self.name = name
         self.logp_grad = logp_grad
         self._python_errors = []  # exceptions raised by from_python callables
@@ -341,9 +342,9 @@ def _as_shape(dim):
     ):
         shape = tuple(int(s) for s in dim)
     else:
-        raise TypeError(f"dim must be a positive int or a tuple of positive ints, got {dim!r}")
+        raise TypeError(f"dim must be a positive int or a tuple of positive ints, got {plain(dim)!r}")
     if any(s < 1 for s in shape):
-        raise ValueError(f"dim must be positive, got {dim!r}")
+        raise ValueError(f"dim must be positive, got {plain(dim)!r}")
     return shape
 
 
