@@ -17,10 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Blocks known not to run, by section heading, with the reason.  xfail is strict: once the
 #: README is fixed the test reports XPASS as a failure, and the entry must be removed.
-KNOWN_BROKEN = {
-    "Mixing-time laboratory": "issue 13 item 6: the snippet lacks `import samplers` and the "
-                              "`if __name__ == \"__main__\":` guard its sweep's spawned workers need",
-}
+KNOWN_BROKEN = {}
 
 
 def readme_snippets():
