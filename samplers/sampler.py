@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import __version__, driver
+from . import __version__, engine as driver
 from ._checks import check_count
 from ._rng import chain_keys, make_seed
 from .inference_data import to_inference_data

@@ -10,7 +10,7 @@ interpolated to the new levels.  The last round tunes on the final ladder.
 """
 import numpy as np
 
-from .. import driver, ladders
+from .. import engine as driver, ladders
 from .._checks import check_bool, check_count, check_positive
 from ..sampler import Sampler
 from .evidence import log_z

@@ -10,7 +10,7 @@ independent of the number of levels once there are enough of them (Syed,
 Bouchard-Côté, Deligiannidis and Doucet, JRSS-B 2022, arXiv 1905.02939);
 ``swap="seo"`` picks the parity at random (the reversible scheme).
 """
-from .. import driver
+from .. import engine as driver
 from .base import TemperingSampler
 
 __all__ = ["ParallelTempering"]

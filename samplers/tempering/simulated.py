@@ -38,7 +38,7 @@ the reversible chain of the paper.
 """
 import numpy as np
 
-from .. import driver
+from .. import engine as driver
 from .._checks import check_bool
 from .base import TemperingSampler
 from .evidence import log_ratios, log_z
