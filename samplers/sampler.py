@@ -162,7 +162,7 @@ class Sampler:
         if adapt_step and tune == 0:
             raise ValueError("step_size=None is tuned during warm-up: give tune > 0 or a step_size")
         if saved is not None:
-            state = _restore(saved)
+            state = driver.restore_state(saved)
         else:
             state = driver.new_state(x0, keys, n_replicas, n_levels)
             if step_size is not None:
@@ -215,26 +215,21 @@ class Sampler:
             if bar is not None:
                 bar.close()
 
-        self._warn_divergences(rec.diverging, state.frozen)
+        self._warn_divergences(rec.draws.diverging, state.frozen)
         return to_inference_data(
-            target, rec.x, self._stats(rec, warm=False),
-            rec.warm_x if run["save_warmup"] else None,
-            self._stats(rec, warm=True) if run["save_warmup"] else None,
-            _saved_state(state, settings), self._attrs(run, wall, n_chains),
+            target, rec.draws.x, self._stats(rec.draws, warm=False),
+            rec.warmup.x if run["save_warmup"] else None,
+            self._stats(rec.warmup, warm=True) if run["save_warmup"] else None,
+            driver.save_state(state, settings), self._attrs(run, wall, n_chains),
             self._diagnostics(state, settings, acc))
 
-    def _stats(self, rec, warm):
-        """``sample_stats`` of the draws (or of the warm-up) from the records."""
-        prefix = "warm_" if warm else ""
-        stats = {"lp": getattr(rec, prefix + "lp"), "diverging": getattr(rec, prefix + "diverging"),
-                 "step_size": getattr(rec, prefix + "step_size")}
+    def _stats(self, block, warm):
+        """``sample_stats`` of the draws (or of the warm-up) from their record."""
+        stats = {"lp": block.lp, "diverging": block.diverging, "step_size": block.step_size}
         if self.metropolis:
-            stats["acceptance_rate"] = getattr(rec, prefix + "accept")
+            stats["acceptance_rate"] = block.accept
         if self.communication == driver.LEVEL_MOVES:
-            if warm:
-                stats["level"] = rec.warm_level
-            else:
-                stats["n_steps"] = rec.n_steps
+            stats["level" if warm else "n_steps"] = block.level if warm else block.n_steps
         return stats
 
     def _warn_divergences(self, diverging, frozen):
@@ -294,22 +289,3 @@ class Sampler:
 
 def _jsonable(settings):
     return json.loads(json.dumps(settings))
-
-
-def _saved_state(state, settings):
-    """What ``resume`` needs: every state array (chain first) and the ladder."""
-    saved = {name: np.asarray(value) for name, value in state._asdict().items()}
-    saved["betas"] = np.broadcast_to(settings.betas, (state.x.shape[0], settings.betas.size)).copy()
-    return saved
-
-
-def _restore(saved):
-    """The state at the end of a saved run, as the start of its continuation."""
-    fields = {name: np.ascontiguousarray(saved[name]) for name in driver.ChainState._fields}
-    fields["keys"] = fields["keys"].astype(np.uint64)
-    fields["frozen"] = fields["frozen"].astype(np.bool_)
-    fields["offset"] = fields["offset"] + fields["steps"]
-    for name in ("steps", "visits", "collected"):
-        fields[name] = np.zeros_like(fields[name])
-    fields["window"] = np.zeros_like(fields["window"])
-    return driver.ChainState(**fields)

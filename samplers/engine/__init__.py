@@ -40,7 +40,8 @@ the progress bar between chunks.  Chunk sizes adapt so each call lasts about
 ``CHUNK_SECONDS``; this cannot change a single draw, because every random
 number is a function of the step counter (``_rng``).
 """
-from .rounds import CHUNK_SECONDS, drive, initialize_state
+from .rounds import CHUNK_SECONDS, chains_done, drive, initialize_state
 from .state import (LEVEL_MOVES, N_BATCHES, NO_COMMUNICATION, SWAPS_DEO, SWAPS_SEO, Accumulators,
-                    ChainState, Records, Settings, new_accumulators, new_records, new_state)
+                    ChainState, DrawRecord, Records, Settings, new_accumulators, new_records,
+                    new_state, restore_state, save_state)
 from .loop import initialize, run_chunk, run_chunk_batched

@@ -52,7 +52,8 @@ def _initialize_chain(logp_grad, params, state, settings, search_step, c):
 
 
 @pjit
-def run_chunk(logp_grad, params, n_steps, state, settings, acc, rec, communicate, symmetry):
+def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
+              symmetry):
     """Advance every chain by up to ``n_steps`` steps (see the module docstring).
 
     ``communicate`` and ``symmetry`` are :func:`communicate_step` and
@@ -65,26 +66,28 @@ def run_chunk(logp_grad, params, n_steps, state, settings, acc, rec, communicate
     for c in prange(state.x.shape[0]):
         # np.int64: the prange index is unsigned when lowered; without the cast the
         # chain body would be compiled twice (typed once as int64, once as uint64).
-        _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, communicate,
-                       symmetry, np.int64(c))
+        _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup,
+                       communicate, symmetry, np.int64(c))
 
 
 @jit
-def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, communicate, symmetry, c):
+def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
+                   symmetry, c):
     """Chain ``c`` of :func:`run_chunk`.
 
     A separate (serial) function: inside ``prange``, numba 0.68 loses writes
     to arrays reached through a NamedTuple (``state.steps[c] = ...``).
     """
     # Borrowed arrays and stack scratch: no reference counting in the loop.
-    params, state, settings, acc, rec = borrowed((params, state, settings, acc, rec))
+    params, state, settings, acc, draws, warmup = borrowed((params, state, settings, acc, draws,
+                                                            warmup))
     n_chains, n_replicas, dim = state.x.shape
     betas = settings.betas
     n_levels = betas.shape[0]
     top = n_levels - 1
     tempered = n_levels > 1  # occupancy and log Z statistics are kept for ladders only
     tracked = n_replicas - 1
-    n_warm = rec.warm_x.shape[1]
+    n_warm = warmup.x.shape[1]
     n_trace = acc.level_trace.shape[1]
     n_batches = acc.stone.shape[2]
     noise = scratch_vector(dim)
@@ -98,9 +101,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
     visits = state.visits[c]
     window_accept, window_diverging, window_steps = state.window[c, 0], state.window[c, 1], state.window[c, 2]
     for _ in range(n_steps):
+        if not _chain_running(s, collected, settings):
+            break
         tuning = s < settings.n_tune
-        if s >= settings.stop_step or (not tuning and collected >= settings.draws):
-            break  # the test of _running, written out: a call here costs ~20% on cheap targets
         t = state.offset[c] + s
         batch = 0
         if tempered:  # two integer divisions: skipped where no statistic needs them
@@ -148,12 +151,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
                 k = (s + 1) // settings.thin - 1
                 if k < n_warm:
                     lev = state.level[c, tracked]
-                    copy_into(state.x[c, tracked], rec.warm_x[c, k])
-                    rec.warm_lp[c, k] = state.lp[c, tracked]
-                    rec.warm_accept[c, k] = window_accept / window_steps
-                    rec.warm_diverging[c, k] = window_diverging > 0.0
-                    rec.warm_step_size[c, k] = state.step_size[c, lev]
-                    rec.warm_level[c, k] = lev
+                    _record_row(warmup, c, k, state, tracked, lev, window_accept,
+                                window_diverging, window_steps)
+                    warmup.level[c, k] = lev
                 window_accept = window_diverging = window_steps = 0.0
             if s == settings.n_tune - 1:
                 window_accept = window_diverging = window_steps = 0.0
@@ -166,12 +166,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
                 # (thin == 1 first: an integer division costs ~10 ns, a tenth of a cheap step)
                 if settings.thin == 1 or visits % settings.thin == 0:
                     k = collected
-                    copy_into(state.x[c, tracked], rec.x[c, k])
-                    rec.lp[c, k] = state.lp[c, tracked]
-                    rec.accept[c, k] = window_accept / window_steps
-                    rec.diverging[c, k] = window_diverging > 0.0
-                    rec.step_size[c, k] = state.step_size[c, top]
-                    rec.n_steps[c, k] = int(window_steps)
+                    _record_row(draws, c, k, state, tracked, top, window_accept,
+                                window_diverging, window_steps)
+                    draws.n_steps[c, k] = int(window_steps)
                     window_accept = window_diverging = window_steps = 0.0
                     collected = k + 1
         s += 1
@@ -182,8 +179,8 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, rec, commun
 
 
 @jit
-def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, rec, communicate,
-                      symmetry, precomputed):
+def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, draws, warmup,
+                      communicate, symmetry, precomputed):
     """:func:`run_chunk` for a target that evaluates many points in one call.
 
     Step-major instead of chain-major: every chain proposes, then one call of
@@ -208,7 +205,7 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, re
     running = np.zeros(n_chains, dtype=np.bool_)
     for _ in range(n_steps):
         for c in range(n_chains):
-            running[c] = _running(state, settings, c)
+            running[c] = _chain_running(state.steps[c], state.collected[c], settings)
             if running[c]:
                 t = state.offset[c] + state.steps[c]
                 for r in range(n_replicas):
@@ -222,8 +219,8 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, re
         for c in range(n_chains):
             if running[c]:
                 next_row[0] = c * n_replicas
-                _advance_chain(precomputed, cache, 1, state, settings, acc, rec, communicate,
-                               symmetry, c)
+                _advance_chain(precomputed, cache, 1, state, settings, acc, draws, warmup,
+                               communicate, symmetry, c)
 
 
 #: The type of ``_precomputed``'s cache and of the function itself, as passed to
@@ -243,11 +240,26 @@ def _precomputed(y, cache, grad_out):
     return lps[i]
 
 
-@jit
-def _running(state, settings, c):
-    """Whether chain ``c`` takes another step in this call."""
-    s = state.steps[c]
-    return s < settings.stop_step and (s < settings.n_tune or state.collected[c] < settings.draws)
+@jit(inline="always")
+def _chain_running(steps, collected, settings):
+    """Whether a chain that has made ``steps`` run steps and recorded ``collected`` draws
+    takes another step in this call: it is below ``stop_step``, and still tuning or short
+    of its draws.  (``rounds.chains_done`` is the same test on all chains at once, in NumPy.)
+
+    Inlined (numba IR): as a compiled call, this test cost ~20% of a step on cheap targets.
+    """
+    return steps < settings.stop_step and (steps < settings.n_tune or collected < settings.draws)
+
+
+@jit(inline="always")
+def _record_row(block, c, k, state, r, lev, window_accept, window_diverging, window_steps):
+    """Write replica ``r`` of chain ``c`` (at level ``lev``) as row ``k`` of ``block``
+    (a ``DrawRecord``), with the acceptance and divergence of the window since the last row."""
+    copy_into(state.x[c, r], block.x[c, k])
+    block.lp[c, k] = state.lp[c, r]
+    block.accept[c, k] = window_accept / window_steps
+    block.diverging[c, k] = window_diverging > 0.0
+    block.step_size[c, k] = state.step_size[c, lev]
 
 
 @jit
@@ -306,8 +318,6 @@ STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symm
 def _accumulate(acc, c, lev, batch, betas, lp):
     """Add one visit of level ``lev`` to the occupancy and log Z statistics."""
     acc.occupancy[c, lev] += 1.0
-    acc.energy[c, lev, batch, 0] += lp
-    acc.energy[c, lev, batch, 1] += 1.0
     if lev < betas.shape[0] - 1:
         # Running log-sum-exp of (beta_{i+1} - beta_i) lp: stepping stone / importance sampling.
         v = (betas[lev + 1] - betas[lev]) * lp

@@ -15,6 +15,13 @@ __all__ = ["drive", "initialize_state", "CHUNK_SECONDS"]
 CHUNK_SECONDS = 0.25
 
 
+def chains_done(state, settings):
+    """Which chains take no further step in a call with these settings: at ``stop_step``, or
+    past warm-up with their draws (the compiled loop's ``_chain_running``, negated, for all chains)."""
+    return (state.steps >= settings.stop_step) | (
+        (state.steps >= settings.n_tune) & (state.collected >= settings.draws))
+
+
 def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
     """Run :func:`run_chunk` (:func:`run_chunk_batched` for a target with a
     ``batch_logp_grad``) until every chain reaches ``settings.stop_step`` or has its draws.
@@ -31,7 +38,8 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
         kernel, function, extra = run_chunk_batched, target.batch_logp_grad, steps + (_precomputed,)
     else:
         kernel, function, extra = run_chunk, target.logp_grad, steps
-    compiled, signatures = compile_for(kernel, target, (0, state, settings, acc, rec) + extra,
+    records = (state, settings, acc, rec.draws, rec.warmup)
+    compiled, signatures = compile_for(kernel, target, (0,) + records + extra,
                                        batched)
     function = _resolve(function, signatures[0])
     extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[-len(extra):]))
@@ -40,9 +48,7 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
     n_tune, draws = settings.n_tune, settings.draws
 
     def done():
-        finished = (state.steps >= settings.stop_step) | (
-            (state.steps >= n_tune) & (state.collected >= draws))
-        return bool(finished.all())
+        return bool(chains_done(state, settings).all())
 
     def position():
         return int(np.min(np.minimum(state.steps, n_tune) + state.collected))
@@ -51,7 +57,7 @@ def drive(target, state, settings, acc, rec, progress=None, max_steps=None):
     while not done():
         tic = time.perf_counter()
         before = int(state.steps.sum())
-        compiled(function, target.params, chunk, state, settings, acc, rec, *extra)
+        compiled(function, target.params, chunk, *records, *extra)
         target.raise_python_error()
         elapsed = time.perf_counter() - tic
         if progress is not None:

@@ -18,12 +18,14 @@ from .._jit import jit
 from .._rng import INIT_STEP, fill_normals
 from .langevin import all_finite, log_accept_ratio, propose
 
-__all__ = ["dual_averaging_init", "dual_averaging_update", "final_step_size", "initial_step_size",
+__all__ = ["DUAL_AVERAGING_SLOTS", "dual_averaging_init", "dual_averaging_update", "final_step_size", "initial_step_size",
            "log_weight_update"]
 
 GAMMA = 0.05
 T0 = 10.0
 KAPPA = 0.75
+#: Length of one chain's (one level's) dual-averaging state ``[log_hbar, H, mu, m]``.
+DUAL_AVERAGING_SLOTS = 4
 
 
 @jit
