@@ -34,14 +34,27 @@ same step, step-major: :func:`run_chunk_batched`.  A target with a symmetry
 ``X -> X O`` (``settings.symmetry_rank``) gets an exact random orthogonal
 move after each transition (``kernels.symmetry``).
 
-Python side (:func:`drive`): compile the loop for the target's ``params``
-type (once, then from the disk cache), call it on chunks of steps, update
-the progress bar between chunks.  Chunk sizes adapt so each call lasts about
-``CHUNK_SECONDS``; this cannot change a single draw, because every random
-number is a function of the step counter (``_rng``).
+One entry point: a sampler's :class:`RunPlan` (``plan``), a start
+(:func:`fresh_start` or :func:`resumed_start`, ``start``), then :func:`run`
+(``rounds``), whose :class:`Result` the sampler reports (``report``)::
+
+    plan = sampler.plan(target, tune, initial=x0)
+    result = engine.run(target, plan, engine.fresh_start(target, plan, x0, keys, run_args),
+                        run_args)
+
+Modules: ``state`` (the records, fresh, saved and restored), ``loop`` (the
+compiled loop), ``compile`` (compiled once per ``params`` type, then from
+the disk cache), ``rounds`` (tuning rounds and the sampling round, the loop
+called in chunks of about ``CHUNK_SECONDS`` between progress-bar updates;
+chunking cannot change a single draw, because every random number is a
+function of the step counter, ``_rng``), ``plan``, ``start`` and ``report``.
 """
-from .rounds import CHUNK_SECONDS, chains_done, drive, initialize_state
-from .state import (LEVEL_MOVES, N_BATCHES, NO_COMMUNICATION, SWAPS_DEO, SWAPS_SEO, Accumulators,
-                    ChainState, DrawRecord, Records, Settings, new_accumulators, new_records,
-                    new_state, restore_state, save_state)
-from .loop import initialize, run_chunk, run_chunk_batched
+from .plan import COMMUNICATION_KINDS, Adaptation, Explorer, RunPlan, single_round
+from .report import diagnostics, sample_stats
+from .rounds import CHUNK_SECONDS, Result, chains_done, run, run_round
+from .start import RunArgs, Start, fresh_start, resumed_start
+from .state import save_state
+
+__all__ = ["RunPlan", "Explorer", "Adaptation", "COMMUNICATION_KINDS", "single_round", "RunArgs",
+           "Start", "fresh_start", "resumed_start", "run", "run_round", "Result", "chains_done",
+           "sample_stats", "diagnostics", "save_state", "CHUNK_SECONDS"]

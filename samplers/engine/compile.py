@@ -10,7 +10,7 @@ from .loop import (PRECOMPUTED_TYPE, STEP_FUNCTIONS, _precomputed, communicate_s
                    skip_communication)
 from .state import Accumulators, ChainState, Settings
 
-__all__ = ["compile_for", "resolve"]
+__all__ = ["compile_for"]
 
 
 def compile_for(kernel, target, args, batched=False):

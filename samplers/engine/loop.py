@@ -7,8 +7,9 @@ from numba import prange, types
 
 from .._jit import MATRIX, VECTOR, borrowed, jit, pjit, scratch_vector
 from .._rng import COMMUNICATE, NOISE, fill_normals, uniform
-from ..kernels.adaptation import (dual_averaging_init, dual_averaging_update, final_step_size,
-                                  initial_step_size, log_weight_update)
+from ..kernels.adaptation import (dual_averaging_init, dual_averaging_started,
+                                  dual_averaging_update, final_step_size, initial_step_size,
+                                  log_weight_update)
 from ..kernels.communication import level_move, swap_replicas
 from ..kernels.langevin import all_finite, copy_into, langevin_step, propose
 from ..kernels.symmetry import orthogonal_move
@@ -145,7 +146,7 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
         if tuning:
             if s == settings.n_tune - 1 and settings.adapt_step:
                 for lev in range(n_levels):
-                    if state.adapt_state[c, lev, 3] > 0:
+                    if dual_averaging_started(state.adapt_state[c, lev]):
                         state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
             if (s + 1) % settings.thin == 0:
                 k = (s + 1) // settings.thin - 1
@@ -310,7 +311,7 @@ def skip_symmetry(state, settings, c, r, t):
     return
 
 
-#: The communicate and symmetry steps :func:`drive` chooses between.
+#: The communicate and symmetry steps :func:`rounds.run_round` chooses between.
 STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symmetry)
 
 

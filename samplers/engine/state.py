@@ -42,7 +42,7 @@ class ChainState(NamedTuple):
 
 
 class Settings(NamedTuple):
-    """Scalars and the ladder, fixed within one call of :func:`drive`."""
+    """Scalars and the ladder, fixed within one call of :func:`rounds.run_round`."""
     betas: np.ndarray        # (L,)
     metropolis: bool
     adapt_step: bool
