@@ -5,10 +5,13 @@
 ULA takes every step (Roberts and Tweedie 1996); its stationary law is
 biased by O(h).  MALA adds the Metropolis-Hastings test of
 ``kernels.langevin`` and is exact for any ``h``.  The transition itself is in
-``kernels/langevin.py``; the multi-chain loop in ``driver.py`` (one replica,
-one level, no communication).
+``kernels/langevin.py``; the multi-chain loop in ``engine`` runs its plan
+(one replica, one level, no communication).
 """
+import numpy as np
+
 from ._checks import check_bool, check_positive
+from .engine import Explorer, RunPlan, single_round
 from .sampler import Sampler
 
 __all__ = ["Langevin"]
@@ -51,6 +54,14 @@ class Langevin(Sampler):
     def settings(self):
         return {"step_size": self.step_size, "metropolis": self.metropolis,
                 "target_accept": self.target_accept}
+
+    def plan(self, target, tune=None, initial=None):
+        """One level at beta = 1, one replica, no communication; the step size tuned
+        during the one warm-up round when ``step_size`` is ``None``."""
+        self._check_target(target)
+        tune = self._tune(target, tune)
+        return RunPlan(betas=np.ones(1), tune=tune, rounds=single_round(tune),
+                       explorer=Explorer(self.metropolis, self.step_size, self.target_accept))
 
     def __repr__(self):
         return (f"Langevin(step_size={self.step_size}, metropolis={self.metropolis}, "

@@ -1,16 +1,19 @@
 """The ``Sampler`` interface shared by every sampler of the package.
 
-A sampler is configured at construction (step size, Metropolis correction,
-ladder, ...) and run by :meth:`Sampler.sample`.  This module holds what every
-sampler does the same way: validating the arguments, turning ``rng`` into
-per-chain streams, choosing initial points, and the run's attributes.
+A sampler holds its configuration (step size, Metropolis correction, ladder,
+...), set at construction, and turns it into a run plan for a target
+(:meth:`Sampler.plan`, an ``engine.RunPlan``), which the engine executes.
+This module holds what every sampler does the same way: validating the
+arguments, turning ``rng`` into per-chain streams, choosing initial points,
+the two ways to start (fresh, or resuming a saved run) and the run's
+attributes.
 """
 import json
 import warnings
 
 import numpy as np
 
-from . import __version__, driver
+from . import __version__, engine
 from ._checks import check_count
 from ._rng import chain_keys, make_seed
 from .inference_data import to_inference_data
@@ -20,7 +23,11 @@ __all__ = ["Sampler"]
 
 
 class Sampler:
-    """Base class: ``sample(target, draws, *, tune, chains, rng, ...)`` -> ``InferenceData``."""
+    """Base class: ``sample(target, draws, *, tune, chains, rng, ...)`` -> ``InferenceData``.
+
+    A subclass defines :meth:`settings` (its constructor arguments) and
+    :meth:`plan` (what the engine runs); it may override :meth:`default_tune`.
+    """
 
     #: Name recorded in the output's attributes.
     name = "Sampler"
@@ -28,6 +35,24 @@ class Sampler:
     def settings(self):
         """The constructor arguments, as recorded in the output's attributes."""
         raise NotImplementedError
+
+    def plan(self, target, tune=None, initial=None):
+        """The run plan (``engine.RunPlan``) of a fresh run on ``target`` with ``tune``
+        warm-up steps (``None``: :meth:`default_tune`): the ladder, the explorer, the
+        communication, the tuning rounds and the adaptation between them.
+
+        ``initial``, the ``(chains, dim)`` initial points when known, serves samplers
+        whose settings depend on the start (``MatrixLangevin``'s default step size).
+        """
+        raise NotImplementedError
+
+    def default_tune(self, target):
+        """Warm-up steps when ``sample`` is called with ``tune=None``: 1000."""
+        return 1000
+
+    def _tune(self, target, tune):
+        """``tune``, or the default when ``None``, validated."""
+        return check_count(self.default_tune(target) if tune is None else tune, "tune", minimum=0)
 
     def sample(self, target, draws=1000, *, tune=None, chains=4, rng=None, initial=None,
                thin=1, progressbar=True, save_warmup=False):
@@ -62,13 +87,15 @@ class Sampler:
         """
         self._check_target(target)
         draws = check_count(draws, "draws")
-        tune = check_count(self.default_tune(target) if tune is None else tune, "tune", minimum=0)
+        tune = self._tune(target, tune)
         chains = check_count(chains, "chains")
         thin = check_count(thin, "thin")
         seed = make_seed(rng)
         x0 = self._initial(target, initial, chains, seed)
-        run = dict(draws=draws, tune=tune, thin=thin, save_warmup=bool(save_warmup), seed=seed)
-        return self._execute(target, x0, chain_keys(seed, chains), run, None, progressbar)
+        plan = self.plan(target, tune, initial=x0)
+        run = engine.RunArgs(draws=draws, thin=thin, save_warmup=bool(save_warmup))
+        start = engine.fresh_start(target, plan, x0, chain_keys(seed, chains), run)
+        return self._execute(target, plan, start, run, seed, progressbar)
 
     def resume(self, idata, target, draws=1000, *, thin=1, progressbar=True):
         """Continue a finished run by ``draws`` more draws, without tuning.
@@ -98,147 +125,26 @@ class Sampler:
         if saved["x"].shape[-1] != target.dim:
             raise ValueError(f"idata has positions of dim {saved['x'].shape[-1]}, "
                              f"target has dim {target.dim}")
-        run = dict(draws=draws, tune=0, thin=thin, save_warmup=False, seed=int(attrs["seed"]))
-        x0 = np.ascontiguousarray(saved["x"][:, -1])
-        return self._execute(target, x0, saved["keys"].astype(np.uint64), run, saved, progressbar)
+        run = engine.RunArgs(draws=draws, thin=thin, save_warmup=False)
+        plan = self.plan(target, initial=saved["x"][:, -1]).continuation(saved["betas"][0])
+        start = engine.resumed_start(plan, saved, run)
+        return self._execute(target, plan, start, run, int(attrs["seed"]), progressbar)
 
-    # -- the run, shared by every sampler ------------------------------------------------------
-    # A subclass sets the class attributes below and may override the hooks
-    # _ladder, _tuning_rounds, _start, _between_rounds and _diagnostics.
-
-    #: Replicas per chain: one (Langevin, simulated tempering) or one per level.
-    replica_per_level = False
-    #: ``driver.NO_COMMUNICATION``, ``LEVEL_MOVES``, ``SWAPS_DEO`` or ``SWAPS_SEO``.
-    communication = driver.NO_COMMUNICATION
-    step_size = None
-    metropolis = False
-    target_accept = 0.574
-    steps_per_swap = 1
-    lifted = True
-    adapt_weights = False
-    #: k > 0: a random orthogonal move X -> X O (O in O(k)) after every transition.
-    symmetry_rank = 0
-
-    def _ladder(self, target):
-        """Inverse temperatures, increasing to 1."""
-        return np.ones(1)
-
-    def _tuning_rounds(self, tune):
-        """Run steps at which tuning rounds end (the last is ``tune``)."""
-        return [tune] if tune > 0 else []
-
-    def default_tune(self, target):
-        """Warm-up steps when ``sample`` is called with ``tune=None``."""
-        return 1000
-
-    def _fixed_step_size(self, target, x0):
-        """The step size of a fresh run, or ``None`` to tune it during warm-up."""
-        return self.step_size
-
-    def _symmetry_rank(self, target):
-        """``k`` for symmetry moves X -> X O on a (d, k) target; 0 for none."""
-        return self.symmetry_rank
-
-    def _start(self, target, state, settings):
-        """Set up a fresh state once the initial log densities are known; return the settings."""
-        return settings
-
-    def _between_rounds(self, state, settings, acc, last):
-        """Adapt after a tuning round; return the settings for what follows."""
-        return settings
-
-    def _diagnostics(self, state, settings, acc):
-        """A dict of run diagnostics for the output (empty for plain Langevin)."""
-        return None
-
-    def _execute(self, target, x0, keys, run, saved, progressbar):
-        n_chains, dim = x0.shape
-        draws, tune, thin = run["draws"], run["tune"], run["thin"]
-        betas = saved["betas"][0].copy() if saved is not None else self._ladder(target)
-        n_levels = betas.shape[0]
-        n_replicas = n_levels if self.replica_per_level else 1
-        step_size = None if saved is not None else self._fixed_step_size(target, x0)
-        adapt_step = saved is None and step_size is None
-        if adapt_step and tune == 0:
-            raise ValueError("step_size=None is tuned during warm-up: give tune > 0 or a step_size")
-        if saved is not None:
-            state = _restore(saved)
-        else:
-            state = driver.new_state(x0, keys, n_replicas, n_levels)
-            if step_size is not None:
-                state.step_size[:] = step_size
-        settings = driver.Settings(
-            betas=np.ascontiguousarray(betas, dtype=np.float64), metropolis=self.metropolis,
-            adapt_step=adapt_step, target_accept=self.target_accept,
-            adapt_weights=bool(self.adapt_weights and saved is None),
-            communication=self.communication, lifted=self.lifted,
-            steps_per_swap=self.steps_per_swap, max_level=n_levels - 1, n_tune=tune, draws=draws,
-            thin=thin, stop_step=tune, round_first=0, round_len=max(tune, 1),
-            symmetry_rank=self._symmetry_rank(target))
-        if saved is None:
-            # A continuation keeps the saved log densities and gradients:
-            # evaluating them again could differ in the last bit (a batched
-            # target's BLAS sums in another order) and change the draws.
-            driver.initialize_state(target, state, settings, adapt_step)
-        bad = ~(np.isfinite(state.lp) & np.all(np.isfinite(state.grad), axis=2)).all(axis=1)
-        if np.any(bad):
-            raise ValueError(
-                f"initial: the log density or its gradient is not finite at the initial point "
-                f"of chain(s) {np.flatnonzero(bad).tolist()}"
-            )
-        if saved is None:
-            settings = self._start(target, state, settings)
-
-        n_warm = tune // thin if run["save_warmup"] else 0
-        rec = driver.new_records(n_chains, draws, n_warm, dim)
-        bar = None
-        if progressbar:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=tune + draws, desc=self.name, unit="step", leave=True)
-        wall = 0.0
-        try:
-            first = 0
-            for stop in self._tuning_rounds(tune):
-                acc = driver.new_accumulators(n_chains, n_levels)
-                settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
-                wall += driver.drive(target, state, settings, acc, rec, bar)
-                settings = self._between_rounds(state, settings, acc, stop == tune)
-                first = stop
-            trace_len = draws * n_levels if self.communication == driver.LEVEL_MOVES else 0
-            acc = driver.new_accumulators(n_chains, n_levels, trace_len)
-            settings = settings._replace(stop_step=np.iinfo(np.int64).max, round_first=tune,
-                                         round_len=1)
-            max_steps = tune + draws * thin * max(50, 10 * n_levels)
-            wall += driver.drive(target, state, settings, acc, rec, bar, max_steps)
-        finally:
-            if bar is not None:
-                bar.close()
-
-        self._warn_divergences(rec.diverging, state.frozen)
+    def _execute(self, target, plan, start, run, seed, progressbar):
+        """Run ``plan`` from ``start``; the result as ``InferenceData``."""
+        result = engine.run(target, plan, start, run, self.name if progressbar else None)
+        draws, warmup = result.records
+        self._warn_divergences(result.settings.metropolis, draws.diverging, result.state.frozen)
+        attrs = self._attrs(plan.tune, run.thin, seed, result.wall, draws.x.shape[0])
         return to_inference_data(
-            target, rec.x, self._stats(rec, warm=False),
-            rec.warm_x if run["save_warmup"] else None,
-            self._stats(rec, warm=True) if run["save_warmup"] else None,
-            _saved_state(state, settings), self._attrs(run, wall, n_chains),
-            self._diagnostics(state, settings, acc))
+            target, draws.x, engine.sample_stats(draws, result.settings),
+            warmup.x if run.save_warmup else None,
+            engine.sample_stats(warmup, result.settings, warm=True) if run.save_warmup else None,
+            engine.save_state(result.state, result.settings), attrs, engine.diagnostics(result))
 
-    def _stats(self, rec, warm):
-        """``sample_stats`` of the draws (or of the warm-up) from the records."""
-        prefix = "warm_" if warm else ""
-        stats = {"lp": getattr(rec, prefix + "lp"), "diverging": getattr(rec, prefix + "diverging"),
-                 "step_size": getattr(rec, prefix + "step_size")}
-        if self.metropolis:
-            stats["acceptance_rate"] = getattr(rec, prefix + "accept")
-        if self.communication == driver.LEVEL_MOVES:
-            if warm:
-                stats["level"] = rec.warm_level
-            else:
-                stats["n_steps"] = rec.n_steps
-        return stats
 
-    def _warn_divergences(self, diverging, frozen):
-        if self.metropolis:
+    def _warn_divergences(self, metropolis, diverging, frozen):
+        if metropolis:
             n = int(diverging.sum())
             if n:
                 warnings.warn(
@@ -250,15 +156,15 @@ class Sampler:
                 "gradient and were frozen at their last finite point (marked in "
                 "sample_stats.diverging); try a smaller step_size", RuntimeWarning, stacklevel=4)
 
-    def _attrs(self, run, wall_time, n_chains):
+    def _attrs(self, tune, thin, seed, wall_time, n_chains):
         return {
             "sampler": self.name,
             "sampler_settings": _jsonable(self.settings()),
-            "seed": str(run["seed"]),
+            "seed": str(seed),
             "samplers_version": __version__,
             "sampling_time": float(wall_time),
-            "tuning_steps": run["tune"],
-            "thin": run["thin"],
+            "tuning_steps": tune,
+            "thin": thin,
             "chains": n_chains,
         }
 
@@ -294,22 +200,3 @@ class Sampler:
 
 def _jsonable(settings):
     return json.loads(json.dumps(settings))
-
-
-def _saved_state(state, settings):
-    """What ``resume`` needs: every state array (chain first) and the ladder."""
-    saved = {name: np.asarray(value) for name, value in state._asdict().items()}
-    saved["betas"] = np.broadcast_to(settings.betas, (state.x.shape[0], settings.betas.size)).copy()
-    return saved
-
-
-def _restore(saved):
-    """The state at the end of a saved run, as the start of its continuation."""
-    fields = {name: np.ascontiguousarray(saved[name]) for name in driver.ChainState._fields}
-    fields["keys"] = fields["keys"].astype(np.uint64)
-    fields["frozen"] = fields["frozen"].astype(np.bool_)
-    fields["offset"] = fields["offset"] + fields["steps"]
-    for name in ("steps", "visits", "collected"):
-        fields[name] = np.zeros_like(fields[name])
-    fields["window"] = np.zeros_like(fields["window"])
-    return driver.ChainState(**fields)

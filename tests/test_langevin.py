@@ -11,7 +11,7 @@ import pytest
 import reference
 
 import samplers
-from samplers import driver
+from samplers.engine import loop, rounds
 from samplers.inference_data import arviz
 
 
@@ -99,7 +99,7 @@ def test_continuation_is_bit_identical(mixture2d, metropolis):
 def test_chunking_and_progressbar_do_not_change_draws(mixture2d, monkeypatch):
     sampler = samplers.Langevin(metropolis=True)
     a = run(sampler, mixture2d, draws=300, tune=200, chains=2, rng=4)
-    monkeypatch.setattr(driver, "CHUNK_SECONDS", 1e-6)  # chunks of a step or two
+    monkeypatch.setattr(rounds, "CHUNK_SECONDS", 1e-6)  # chunks of a step or two
     b = run(sampler, mixture2d, draws=300, tune=200, chains=2, rng=4, progressbar=True)
     np.testing.assert_array_equal(a.posterior["x"].values, b.posterior["x"].values)
     np.testing.assert_array_equal(a.sample_stats["step_size"].values, b.sample_stats["step_size"].values)
@@ -150,10 +150,10 @@ def test_compiled_once_per_params_type(mixture2d):
                                      np.array([[[0.0, 0.1], [0.1, 0.0]]] * 3))
     sampler = samplers.Langevin(metropolis=True)
     run(sampler, mixture2d, draws=5, tune=5, chains=1, rng=0)
-    n = len(driver.run_chunk.signatures)
+    n = len(loop.run_chunk.signatures)
     run(sampler, other, draws=5, tune=5, chains=1, rng=0)
     run(samplers.Langevin(step_size=0.1), other, draws=5, tune=0, chains=2, rng=0)
-    assert len(driver.run_chunk.signatures) == n
+    assert len(loop.run_chunk.signatures) == n
 
 
 def test_from_python_target_samples_like_the_compiled_one():

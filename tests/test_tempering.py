@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 
 import samplers
-from samplers import driver
+from samplers.engine import rounds
 from samplers.inference_data import arviz
 from samplers.kernels.communication import level_move, swap_replicas
 
@@ -191,7 +191,7 @@ def test_continuation_and_chunking_are_bit_identical(separated, sampler, monkeyp
     rest = sampler.resume(first, separated, draws=180, progressbar=False)
     joined = samplers.concat(first, rest)
     np.testing.assert_array_equal(joined.posterior["x"].values, whole.posterior["x"].values)
-    monkeypatch.setattr(driver, "CHUNK_SECONDS", 1e-6)
+    monkeypatch.setattr(rounds, "CHUNK_SECONDS", 1e-6)
     again = sampler.sample(separated, draws=300, tune=400, chains=2, rng=9, progressbar=False)
     np.testing.assert_array_equal(again.posterior["x"].values, whole.posterior["x"].values)
 

@@ -1,4 +1,10 @@
-"""Step-size adaptation: an initial search, then dual averaging.
+"""Adaptation within a tuning round: step sizes (an initial search, then dual
+averaging) and simulated-tempering log weights (stochastic approximation).
+
+The one owner of both states: dual averaging as init / update / final (as
+BlackJAX's adaptation), with a restart for a run whose ladder changed
+between rounds; the stochastic approximation as an update with its gain
+exponent and a restart at a chosen gain.
 
 Dual averaging (Nesterov 2009; Hoffman and Gelman 2014, section 3.2) drives
 the mean acceptance probability to ``target``.  With ``m`` the iteration,
@@ -10,7 +16,8 @@ the mean acceptance probability to ``target``.  With ``m`` the iteration,
 
 with gamma = 0.05, t0 = 10, kappa = 0.75.  Tuning ends on ``hbar``.
 
-The state of one chain is a float64 vector ``[log_hbar, H, mu, m]``.
+The state of one chain (at one level) is a float64 vector ``[log_hbar, H, mu, m]``
+(``DUAL_AVERAGING_SLOTS`` long); no other module reads or writes its slots.
 """
 import numpy as np
 
@@ -19,12 +26,18 @@ from .._rng import INIT_STEP, fill_normals
 from .acceptance import accept_probability
 from .langevin import all_finite, log_accept_ratio, propose
 
-__all__ = ["dual_averaging_init", "dual_averaging_update", "final_step_size", "initial_step_size",
-           "log_weight_update"]
+__all__ = ["DUAL_AVERAGING_SLOTS", "SA_EXPONENT", "dual_averaging_init", "dual_averaging_update",
+           "dual_averaging_started", "dual_averaging_restart", "final_step_size",
+           "initial_step_size", "log_weight_update", "sa_restart_count"]
 
 GAMMA = 0.05
 T0 = 10.0
 KAPPA = 0.75
+#: Length of one chain's (one level's) dual-averaging state ``[log_hbar, H, mu, m]``.
+DUAL_AVERAGING_SLOTS = 4
+#: Exponent of the stochastic-approximation gain ``gamma_n = min(1, L / n)^SA_EXPONENT``
+#: (in (1/2, 1]: the gains sum to infinity, their squares do not).
+SA_EXPONENT = 0.6
 
 
 @jit
@@ -50,7 +63,22 @@ def dual_averaging_update(state, accept_prob, target):
 
 @jit
 def final_step_size(state):
+    """The step size tuning ends on: ``hbar``."""
     return np.exp(state[0])
+
+
+@jit
+def dual_averaging_started(state):
+    """Whether ``state`` has had an update (else it has no ``hbar`` to end on)."""
+    return state[3] > 0
+
+
+def dual_averaging_restart(states, step_sizes):
+    """Restart dual averaging (Python side, between tuning rounds) at ``step_sizes`` (L,):
+    row ``i`` of ``states`` (L, DUAL_AVERAGING_SLOTS) becomes :func:`dual_averaging_init`
+    of ``step_sizes[i]``."""
+    for i in range(step_sizes.shape[0]):
+        states[i] = (0.0, 0.0, np.log(10 * step_sizes[i]), 0.0)
 
 
 @jit
@@ -88,15 +116,21 @@ def log_weight_update(log_weights, level, n):
 
     After the ``n``-th update (n >= 1) made at ``level``::
 
-        w_level <- w_level - gamma_n,   gamma_n = min(1, L / n)^0.6
+        w_level <- w_level - gamma_n,   gamma_n = min(1, L / n)^SA_EXPONENT
 
     Over-visited levels lose weight, so the occupancy is driven to uniform
     (Wang and Landau 2001; Tan 2017, "Optimally adjusted mixture sampling").
     Only differences of weights matter; the top level is kept at 0.
     """
     n_levels = log_weights.shape[0]
-    gamma = min(1.0, n_levels / n) ** 0.6
+    gamma = min(1.0, n_levels / n) ** SA_EXPONENT
     log_weights[level] -= gamma
     top = log_weights[n_levels - 1]
     for i in range(n_levels):
         log_weights[i] -= top
+
+
+def sa_restart_count(n_levels, gain):
+    """The update count ``n`` at which the gain of :func:`log_weight_update` on ``n_levels``
+    levels is about ``gain``: the smallest integer ``n >= L gain^(-1/SA_EXPONENT)``."""
+    return int(np.ceil(n_levels * (1.0 / gain) ** (1.0 / SA_EXPONENT)))

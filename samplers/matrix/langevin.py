@@ -19,9 +19,11 @@ time, and p is the equal-weight union of the two.  So the sampler
    (``kernels.symmetry``) that jumps between E1 and E2;
 5. summarises the draws by invariants (``invariants.summarize``).
 
-The loop is the package's driver; matrix sensing evaluates all chains in one
+The loop is the package's engine; matrix sensing evaluates all chains in one
 BLAS product per step (``Target.batch_logp_grad``).
 """
+from dataclasses import replace
+
 import numpy as np
 
 from .._checks import check_bool, check_count, check_positive
@@ -137,13 +139,17 @@ class MatrixLangevin(Langevin):
         -log p at X (d, k) (rotation invariant, so any point of the orbit gives it)."""
         return self.step_scale / problem.hessian_max_eig(np.reshape(X, (problem.d, problem.rank)))
 
-    def _fixed_step_size(self, target, x0):
-        if self.step_size is not None:
-            return self.step_size
-        return self.default_step_size(target, x0[0])
-
-    def _symmetry_rank(self, target):
-        return target.rank if self.symmetry_moves else 0
+    def plan(self, target, tune=None, initial=None):
+        """Langevin's plan with the step size fixed (``default_step_size`` at the first
+        initial point, or at ``reference_point`` when ``initial`` is not given) and, with
+        ``symmetry_moves``, orthogonal moves of rank ``k``."""
+        plan = super().plan(target, tune, initial)
+        step_size = self.step_size
+        if step_size is None:
+            x = initial[0] if initial is not None else self.reference_point(target)
+            step_size = self.default_step_size(target, x)
+        return replace(plan, explorer=plan.explorer._replace(step_size=step_size),
+                       symmetry_rank=target.rank if self.symmetry_moves else 0)
 
     @staticmethod
     def _check_target(target):

@@ -43,9 +43,8 @@ import numpy as np
 
 from .._checks import check_count, plain
 from .._rng import make_seed
-from ..inference_data import RunAttr, concat, run_attrs
+from ..inference_data import TEMPERING, RunAttr, TemperingVar, concat, run_attrs
 from ..sampler import Sampler
-from ..tempering import ParallelTempering, SimulatedTempering
 from .distance import Metric, check_metric
 
 __all__ = ["DistanceCurve", "MixingTime", "distance_curve", "mixing_time", "curve_and_run",
@@ -239,7 +238,9 @@ def run_chains(sampler, target, x0, checkpoints, rng):
 
     chains = x0.shape[0]
     last = int(checkpoints[-1])
-    tempering_levels = isinstance(sampler, SimulatedTempering)
+    plan = sampler.plan(target, initial=x0)
+    # Level moves: draws are visits of the top level, a random number of steps apart.
+    tempering_levels = plan.communication == "level_moves"
     if last == 0:
         positions = np.zeros((chains, 0, target.dim))
         times = np.zeros((chains, 0), dtype=np.int64)
@@ -249,7 +250,7 @@ def run_chains(sampler, target, x0, checkpoints, rng):
         idata = _run_to_step(sampler, target, x0, last, rng)
         draws = idata.posterior.sizes["draw"]
         times = np.cumsum(idata.sample_stats["n_steps"].values, axis=1)
-        steps = idata.tempering["steps"].values.astype(np.float64)
+        steps = idata[TEMPERING][TemperingVar.STEPS].values.astype(np.float64)
     else:
         thin = math.gcd(*[int(t) for t in checkpoints])
         draws = last // thin
@@ -258,7 +259,7 @@ def run_chains(sampler, target, x0, checkpoints, rng):
         times = np.broadcast_to((np.arange(draws) + 1) * thin, (chains, draws))
         steps = np.full(chains, float(draws * thin))
     positions = idata.posterior[target.name].values.reshape(chains, draws, target.dim)
-    grads = idata.tempering.sizes["level"] if isinstance(sampler, ParallelTempering) else 1
+    grads = plan.n_replicas  # gradient evaluations per step
     wall = run_attrs(idata)[RunAttr.SAMPLING_TIME]
     threads = min(numba.get_num_threads(), chains)
     return dict(x0=x0, positions=positions, times=times, grads_per_step=grads,
@@ -267,7 +268,7 @@ def run_chains(sampler, target, x0, checkpoints, rng):
 
 #: Margin on the expected number of beta = 1 visits when simulated tempering runs to a step.
 VISIT_MARGIN = 1.25
-#: Fewest visits asked of one part: the driver gives up on a chain that has not reached the
+#: Fewest visits asked of one part: the engine gives up on a chain that has not reached the
 #: top level within max(50, 10 L) steps per visit asked, so a handful of visits would make
 #: an ordinary long excursion to the hot levels an error.
 MIN_VISITS = 200
@@ -284,11 +285,11 @@ def _run_to_step(sampler, target, x0, last, rng):
     steps.  The parts are joined by ``samplers.concat``, which pools their diagnostics
     and makes the step counts ``n_steps`` run on across the joins.
     """
-    n_levels = sampler._ladder(target).size
+    n_levels = sampler.plan(target, initial=x0).n_levels
     seed = make_seed(rng)    # an int: a retry below must start the same chains
 
     def visits(run, wanted):
-        # The driver gives up on a chain that has made fewer than one visit per
+        # The engine gives up on a chain that has made fewer than one visit per
         # max(50, 10 L) steps asked (a long excursion to the hot levels, rare with good
         # weights); asking for `last` visits again gives it last x max(50, 10 L) steps, the
         # budget of a plain run.  Deterministic, so every executor makes the same choice.
@@ -302,12 +303,12 @@ def _run_to_step(sampler, target, x0, last, rng):
     parts = [visits(lambda d: sampler.sample(target, draws=d, tune=0, chains=x0.shape[0], rng=seed,
                                              initial=x0, thin=1, progressbar=False),
                     math.ceil(VISIT_MARGIN * last / n_levels))]
-    steps = parts[0].tempering["steps"].values.copy()
+    steps = parts[0][TEMPERING][TemperingVar.STEPS].values.copy()
     while steps.min() < last:
         previous = parts[-1]
         parts.append(visits(lambda d: sampler.resume(previous, target, draws=d, progressbar=False),
                             math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels)))
-        steps += parts[-1].tempering["steps"].values
+        steps += parts[-1][TEMPERING][TemperingVar.STEPS].values
     return concat(*parts) if len(parts) > 1 else parts[0]
 
 

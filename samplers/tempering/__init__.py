@@ -3,7 +3,7 @@
 Split as in Pigeons.jl: the *explorer* is the Langevin transition
 (``kernels.langevin``), *communication* the level moves and swaps
 (``kernels.communication``), the *schedule* the ladder and its adaptation
-(``samplers.ladders``, applied between tuning rounds by ``base``), and the
+(``samplers.ladders``, applied between tuning rounds by ``adaptation``), and the
 *evidence* the log partition functions (``evidence``).
 """
 from .parallel import ParallelTempering

@@ -10,7 +10,7 @@ independent of the number of levels once there are enough of them (Syed,
 Bouchard-Côté, Deligiannidis and Doucet, JRSS-B 2022, arXiv 1905.02939);
 ``swap="seo"`` picks the parity at random (the reversible scheme).
 """
-from .. import driver
+from .adaptation import LadderAdaptation
 from .base import TemperingSampler
 
 __all__ = ["ParallelTempering"]
@@ -44,8 +44,6 @@ class ParallelTempering(TemperingSampler):
     barrier (see ``samplers.tempering_summary``).
     """
 
-    replica_per_level = True
-
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=1, swap="deo",
                  metropolis=True, target_accept=0.574, adapt_ladder=None):
         super().__init__(betas, step_size=step_size, steps_per_swap=steps_per_swap,
@@ -54,9 +52,15 @@ class ParallelTempering(TemperingSampler):
         if swap not in ("deo", "seo"):
             raise ValueError(f"swap must be 'deo' or 'seo', got {swap!r}")
         self.swap = swap
-        self.communication = driver.SWAPS_DEO if swap == "deo" else driver.SWAPS_SEO
 
     name = "ParallelTempering"
 
     def settings(self):
         return {**super().settings(), "swap": self.swap}
+
+    def plan(self, target, tune=None, initial=None):
+        """One replica per level, ``"swaps_deo"`` or ``"swaps_seo"``, the ladder adapted
+        between rounds when ``adapt_ladder``."""
+        return self._plan(target, tune, communication="swaps_" + self.swap,
+                          replica_per_level=True,
+                          adaptation=LadderAdaptation() if self.adapt_ladder else None)

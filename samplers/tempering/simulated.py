@@ -38,15 +38,13 @@ the reversible chain of the paper.
 """
 import numpy as np
 
-from .. import driver
 from .._checks import check_bool
+from .adaptation import (PAPER_STEPS_PER_LEVEL, AdaptiveWeights, FixedWeights,
+                         ProgressiveWeights, progressive_rounds)
 from .base import TemperingSampler
-from .evidence import log_ratios, log_z
 
 __all__ = ["SimulatedTempering"]
 
-#: Warm-up steps per level that the progressive ("paper") weights need at least.
-PAPER_STEPS_PER_LEVEL = 100
 #: Level moves per level in the default warm-up (``default_tune``).
 WARMUP_MOVES_PER_LEVEL = 100
 
@@ -83,7 +81,6 @@ class SimulatedTempering(TemperingSampler):
     """
 
     name = "SimulatedTempering"
-    communication = driver.LEVEL_MOVES
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=10, log_weights="adaptive",
                  lifted=True, metropolis=True, target_accept=0.574, adapt_ladder=None):
@@ -112,7 +109,6 @@ class SimulatedTempering(TemperingSampler):
                          metropolis=metropolis, target_accept=target_accept,
                          adapt_ladder=adapt_ladder)
         self.log_weights = log_weights
-        self.adapt_weights = log_weights == "adaptive"
         self.lifted = check_bool(lifted, "lifted")
 
     def settings(self):
@@ -127,101 +123,26 @@ class SimulatedTempering(TemperingSampler):
         the ladder many times leaves weights that keep it away from the top
         level (1000 steps are only 100 level moves at ``steps_per_swap=10``).
         """
-        n_levels = self._ladder(target).size
+        n_levels = self.ladder(target).size
         moves = WARMUP_MOVES_PER_LEVEL * n_levels
         if self.log_weights == "paper":
             moves = max(moves, 2 * PAPER_STEPS_PER_LEVEL * n_levels // self.steps_per_swap)
         return max(1000, moves * self.steps_per_swap)
 
-    def _tuning_rounds(self, tune):
-        if self.log_weights != "paper":
-            return super()._tuning_rounds(tune)
-        # L - 1 rounds that open one level each, then one on the whole ladder.
-        n_rounds = self._n_levels
-        return [tune * (r + 1) // n_rounds for r in range(n_rounds)]
-
-    def _execute(self, target, x0, keys, run, saved, progressbar):
-        if saved is None and self.log_weights == "paper":
-            self._n_levels = n_levels = self._ladder(target).size
-            if run["tune"] < PAPER_STEPS_PER_LEVEL * n_levels:
-                raise ValueError(
-                    f"tune={run['tune']} is too short for log_weights='paper': it needs at least "
-                    f"{PAPER_STEPS_PER_LEVEL} warm-up steps per level ({PAPER_STEPS_PER_LEVEL * n_levels})")
-        return super()._execute(target, x0, keys, run, saved, progressbar)
-
-    def _start(self, target, state, settings):
-        betas = settings.betas
-        n_levels = betas.size
+    def plan(self, target, tune=None, initial=None):
+        """One replica, ``"level_moves"``; the weights adapted (stochastic approximation within
+        rounds, ``tempering.adaptation.AdaptiveWeights`` between them, with the ladder when
+        ``adapt_ladder``), progressive (one round per level) or fixed."""
         if self.log_weights == "paper":
-            state.level[:] = 0
-            state.log_weights[:] = 0.0
-            return settings._replace(max_level=0)
-        state.level[:] = n_levels - 1
-        if self.fixed_weights is not None:
-            state.log_weights[:] = self.fixed_weights
-        else:
-            # Laplace guess, exact for a Gaussian with its mode at m:
-            # log Z(beta) = beta log p(m) - (d/2) log beta + const, with m the
-            # mode L-BFGS climbs to from the chain's start.  log p(x0) itself
-            # would do only for a start at a mode: from a start 25 sd out
-            # (log p(x0) 140 below the modes') the hot levels began 100+ nats
-            # too heavy, the stochastic approximation could not undo it within
-            # the warm-up, and the frozen weights kept the walk at the top.
-            dim = state.x.shape[2]
-            # One climb per distinct start: ensembles often start many chains at one point.
-            starts, first, which = np.unique(state.x[:, 0], axis=0, return_index=True,
-                                             return_inverse=True)
-            peaks = np.array([_climb(target, x0, state.lp[c, 0]) for x0, c in zip(starts, first)])
-            w = -peaks[which.reshape(-1), None] * betas + 0.5 * dim * np.log(betas)
-            state.log_weights[:] = w - w[:, -1:]
-        return settings
+            self._check_target(target)
+            tune = self._tune(target, tune)
+            return self._plan(target, tune, rounds=progressive_rounds(tune, self.ladder(target).size),
+                              **self._moves(), adaptation=ProgressiveWeights())
+        if self.log_weights == "fixed":
+            return self._plan(target, tune, **self._moves(),
+                              adaptation=FixedWeights(self.fixed_weights))
+        return self._plan(target, tune, **self._moves(), adapt_weights=True,
+                          adaptation=AdaptiveWeights(self.adapt_ladder))
 
-    def _between_rounds(self, state, settings, acc, last):
-        if self.log_weights == "paper":
-            return self._open_next_level(state, settings, acc, last)
-        settings = super()._between_rounds(state, settings, acc, last)
-        if self.adapt_weights and last:
-            # Freeze the weights at the last round's stepping-stone estimate,
-            # pooled over chains: consistent, and far less noisy than the
-            # final iterate of any one chain's stochastic approximation
-            # (which served to spread the round's steps over all levels).
-            rel, _ = log_z(acc.stone)
-            if np.all(np.isfinite(rel)):
-                state.log_weights[:] = -rel
-        return settings
-
-    def _open_next_level(self, state, settings, acc, last):
-        """Progressive weights: estimate Z_{r+1}/Z_r at level r, then open level r + 1."""
-        r = settings.max_level
-        if last or r == settings.betas.size - 1:
-            return settings
-        ratio = log_ratios(acc.stone)[0][r]
-        if not np.isfinite(ratio):
-            raise RuntimeError(f"log_weights='paper': no draws at level {r} to estimate Z_{r + 1}/Z_{r}; "
-                               "increase tune")
-        state.log_weights[:, r + 1] = state.log_weights[:, r] - ratio
-        if r + 1 == settings.betas.size - 1:
-            state.log_weights[:] -= state.log_weights[:, -1:].copy()
-        return settings._replace(max_level=r + 1)
-
-
-#: L-BFGS iterations of the climb behind the starting weights.
-CLIMB_ITERATIONS = 200
-
-
-def _climb(target, x0, lp0):
-    """log p at the point L-BFGS reaches from ``x0`` in ``CLIMB_ITERATIONS``
-    iterations (``lp0 = log p(x0)`` if that is not higher, or if the climb fails)."""
-    from scipy.optimize import minimize
-
-    def negative(x):
-        value, grad = target.logp_and_grad(x)
-        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
-            return np.inf, np.zeros_like(x)  # L-BFGS backtracks from non-finite values
-        return -value, -grad
-
-    with np.errstate(all="ignore"):
-        result = minimize(negative, x0, jac=True, method="L-BFGS-B",
-                          options={"maxiter": CLIMB_ITERATIONS})
-    peak = -float(result.fun)
-    return peak if np.isfinite(peak) and peak > lp0 else float(lp0)
+    def _moves(self):
+        return dict(communication="level_moves", lifted=self.lifted)

@@ -1,0 +1,115 @@
+"""Compile plumbing: the loop compiled once per ``params`` type and found in the disk cache.
+"""
+import numba
+import numpy as np
+from numba import types
+from numba.experimental.function_type import _get_wrapper_address
+
+from .._jit import batch_logp_grad_type, logp_grad_type
+from .loop import (PRECOMPUTED_TYPE, STEP_FUNCTIONS, _precomputed, communicate_step,
+                   skip_communication)
+from .state import Accumulators, ChainState, Settings
+
+__all__ = ["compile_for"]
+
+
+def compile_for(kernel, target, args, batched=False):
+    """Compile ``kernel(f, target.params, *args)`` for this params type, where ``f`` is
+    ``target.logp_grad`` (or ``target.batch_logp_grad`` when ``batched``, and then
+    :func:`_precomputed` comes last in ``args``).
+
+    Returns the compiled entry point, to be called with the same arguments,
+    and the signatures of its first-class function arguments (``None`` for
+    the others), for :func:`_resolve`.
+    The target function is typed as a first-class function, so the compiled
+    loop depends only on the *types* of the arguments and is found in the disk
+    cache by every later process (``_jit``).  Calling the dispatcher itself
+    would not do: it would type the target as a dispatcher and compile (and
+    fail to cache) a second version for every target function.  The same
+    holds for the ``communicate`` and ``symmetry`` steps among ``args``
+    (dispatchers of :data:`STEP_FUNCTIONS`), typed here from the records.
+    """
+    key = (kernel, target.params_type, batched, _layout(args))
+    entry = _COMPILED.get(key)
+    if entry is not None:
+        return entry
+    function_type = batch_logp_grad_type if batched else logp_grad_type
+    arg_types = [function_type(target.params_type), target.params_type]
+    for a in args:
+        if a is _precomputed:
+            arg_types.append(PRECOMPUTED_TYPE)
+        elif _is_step(a):
+            signature = _step_signature(a, args)
+            a.compile(signature)
+            arg_types.append(types.FunctionType(signature))
+        else:
+            arg_types.append(numba.typeof(a))
+    arg_types = tuple(arg_types)
+    kernel.compile(arg_types)
+    entry = kernel.overloads[arg_types].entry_point
+    _COMPILED[key] = entry = (entry, [t.signature if isinstance(t, types.FunctionType) else None
+                                      for t in arg_types])
+    return entry
+
+
+class _Resolved:
+    """A compiled function argument whose address is looked up once.
+
+    Passed a dispatcher where the compiled loop expects a first-class
+    function, numba finds its address on every call, hashing the whole
+    signature (state records included): about 0.1 ms per function, three
+    per call, which a sweep of many short runs pays hundreds of times.
+    This object gives numba the address directly (its "wrapper address
+    protocol") and keeps the function alive.
+    """
+    __slots__ = ("function", "address")
+
+    def __init__(self, function, signature):
+        self.function = function
+        self.address = _get_wrapper_address(function, signature)
+
+    def __wrapper_address__(self):
+        return self.address
+
+
+def _resolve(argument, signature):
+    """``argument`` as :class:`_Resolved` where ``signature`` says it is a function."""
+    return argument if signature is None else _Resolved(argument, signature)
+
+
+def _is_step(a):
+    return any(a is f for f in STEP_FUNCTIONS)  # identity: ``in`` would compare arrays
+
+
+def _step_signature(function, args):
+    """``communicate(state, settings, acc, c, t, tuning)`` or ``symmetry(state, settings, c, r, t)``,
+    typed from the state, settings and accumulator records among ``args``."""
+    state, settings, acc = (next(a for a in args if isinstance(a, cls))
+                            for cls in (ChainState, Settings, Accumulators))
+    records = [numba.typeof(state), numba.typeof(settings)]
+    if function is communicate_step or function is skip_communication:
+        return types.none(*records, numba.typeof(acc), types.int64, types.int64, types.boolean)
+    return types.none(*records, types.int64, types.int64, types.int64)
+
+
+#: Entry points by kernel, params type and argument layout: ``numba.typeof`` of
+#: the state records costs about a millisecond per call, which adds up over
+#: the many short runs of a sweep.
+_COMPILED = {}
+
+
+def _layout(args):
+    """What decides the numba types of ``args``: dtype, dimensions and contiguity of
+    every array (records are tuples of arrays), the Python type of the rest (the
+    step functions themselves)."""
+    out = []
+    for a in args:
+        if _is_step(a) or a is _precomputed:
+            out.append(a)
+        elif isinstance(a, tuple):
+            out.append(tuple(_layout(a)))
+        elif isinstance(a, np.ndarray):
+            out.append((a.dtype.str, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous))
+        else:
+            out.append(type(a))
+    return tuple(out)

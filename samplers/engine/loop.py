@@ -1,0 +1,345 @@
+"""The compiled loop: every chain's steps (explore, communicate, record), in chunks.
+
+See the package docstring (``samplers.engine``) for what a step does.
+"""
+import numpy as np
+from numba import prange, types
+
+from .._jit import MATRIX, VECTOR, borrowed, jit, pjit, scratch_vector
+from .._rng import COMMUNICATE, NOISE, fill_normals, uniform
+from ..kernels.adaptation import (dual_averaging_init, dual_averaging_started,
+                                  dual_averaging_update, final_step_size, initial_step_size,
+                                  log_weight_update)
+from ..kernels.communication import level_move, swap_replicas
+from ..kernels.langevin import all_finite, copy_into, langevin_step, propose
+from ..kernels.symmetry import orthogonal_move
+from .state import LEVEL_MOVES, NO_COMMUNICATION, SWAPS_DEO
+
+__all__ = ["initialize", "run_chunk", "run_chunk_batched", "communicate_step", "skip_communication",
+           "symmetry_step", "skip_symmetry", "STEP_FUNCTIONS", "PRECOMPUTED_TYPE"]
+
+
+@jit
+def initialize(logp_grad, params, state, settings, search_step):
+    """Log density and gradient of every replica; with ``search_step``, an initial
+    step size per level (``initial_step_size``) and fresh dual averaging.
+
+    Serial: it runs once per sample() call and costs a few hundred gradient
+    evaluations per chain, while a parallel version would add seconds of
+    compilation.
+    """
+    for c in range(state.x.shape[0]):
+        _initialize_chain(logp_grad, params, state, settings, search_step, c)
+
+
+@jit
+def _initialize_chain(logp_grad, params, state, settings, search_step, c):
+    n_chains, n_replicas, dim = state.x.shape
+    n_levels = settings.betas.shape[0]
+    for r in range(n_replicas):
+        state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
+    if not search_step:
+        return
+    for lev in range(n_levels):
+        r = lev if n_replicas == n_levels else 0
+        if all_finite(state.lp[c, r], state.grad[c, r]):
+            state.step_size[c, lev] = initial_step_size(
+                logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r],
+                settings.betas[lev], settings.target_accept, state.keys[c], lev,
+                np.empty(dim), np.empty(dim), np.empty(dim))
+        else:
+            state.step_size[c, lev] = 1.0
+        dual_averaging_init(state.adapt_state[c, lev], state.step_size[c, lev])
+
+
+@pjit
+def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
+              symmetry):
+    """Advance every chain by up to ``n_steps`` steps (see the module docstring).
+
+    ``communicate`` and ``symmetry`` are :func:`communicate_step` and
+    :func:`symmetry_step` or the no-op :func:`skip_communication` and
+    :func:`skip_symmetry`, passed as first-class functions: compiled on
+    their own rather than inlined into this loop, they keep its cold
+    compilation (LLVM's optimisation of one large function) to a few seconds
+    for plain Langevin.
+    """
+    for c in prange(state.x.shape[0]):
+        # np.int64: the prange index is unsigned when lowered; without the cast the
+        # chain body would be compiled twice (typed once as int64, once as uint64).
+        _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup,
+                       communicate, symmetry, np.int64(c))
+
+
+@jit
+def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
+                   symmetry, c):
+    """Chain ``c`` of :func:`run_chunk`.
+
+    A separate (serial) function: inside ``prange``, numba 0.68 loses writes
+    to arrays reached through a NamedTuple (``state.steps[c] = ...``).
+    """
+    # Borrowed arrays and stack scratch: no reference counting in the loop.
+    params, state, settings, acc, draws, warmup = borrowed((params, state, settings, acc, draws,
+                                                            warmup))
+    n_chains, n_replicas, dim = state.x.shape
+    betas = settings.betas
+    n_levels = betas.shape[0]
+    top = n_levels - 1
+    tempered = n_levels > 1  # occupancy and log Z statistics are kept for ladders only
+    tracked = n_replicas - 1
+    n_warm = warmup.x.shape[1]
+    n_trace = acc.level_trace.shape[1]
+    n_batches = acc.stone.shape[2]
+    noise = scratch_vector(dim)
+    y = scratch_vector(dim)
+    grad_y = scratch_vector(dim)
+    # The counters written every step live in locals until the end of the call:
+    # the chains' entries share cache lines, which two threads writing them
+    # every step would pass back and forth.
+    s = state.steps[c]
+    collected = state.collected[c]
+    visits = state.visits[c]
+    window_accept, window_diverging, window_steps = state.window[c, 0], state.window[c, 1], state.window[c, 2]
+    for _ in range(n_steps):
+        if not _chain_running(s, collected, settings):
+            break
+        tuning = s < settings.n_tune
+        t = state.offset[c] + s
+        batch = 0
+        if tempered:  # two integer divisions: skipped where no statistic needs them
+            if tuning:
+                batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
+            else:
+                batch = collected * n_batches // settings.draws
+            batch = min(max(batch, 0), n_batches - 1)
+
+        # Explore: a Langevin step of every replica at its level.
+        for r in range(n_replicas):
+            lev = state.level[c, r]
+            h = state.step_size[c, lev]
+            if state.frozen[c]:
+                accept, diverging = 0.0, True
+            else:
+                state.lp[c, r], accept, diverging = langevin_step(
+                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
+                    betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
+                if diverging and not settings.metropolis:
+                    state.frozen[c] = True
+            if r == tracked:
+                window_accept += accept
+                window_diverging += 1.0 if diverging else 0.0
+                window_steps += 1.0
+            if tuning and settings.adapt_step:
+                state.step_size[c, lev] = dual_averaging_update(
+                    state.adapt_state[c, lev], accept, settings.target_accept)
+            if settings.symmetry_rank > 0 and not state.frozen[c]:
+                symmetry(state, settings, c, r, t)
+            if tempered:
+                _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
+
+        # Communicate: level moves or swaps, every steps_per_swap steps.
+        if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
+            communicate(state, settings, acc, c, t, tuning)
+
+        # Record.
+        if tuning:
+            if s == settings.n_tune - 1 and settings.adapt_step:
+                for lev in range(n_levels):
+                    if dual_averaging_started(state.adapt_state[c, lev]):
+                        state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
+            if (s + 1) % settings.thin == 0:
+                k = (s + 1) // settings.thin - 1
+                if k < n_warm:
+                    lev = state.level[c, tracked]
+                    _record_row(warmup, c, k, state, tracked, lev, window_accept,
+                                window_diverging, window_steps)
+                    warmup.level[c, k] = lev
+                window_accept = window_diverging = window_steps = 0.0
+            if s == settings.n_tune - 1:
+                window_accept = window_diverging = window_steps = 0.0
+        else:
+            u = s - settings.n_tune
+            if n_trace > 0 and u % settings.thin == 0 and u // settings.thin < n_trace:
+                acc.level_trace[c, u // settings.thin] = state.level[c, 0]
+            if state.level[c, tracked] == top:
+                visits += 1
+                # (thin == 1 first: an integer division costs ~10 ns, a tenth of a cheap step)
+                if settings.thin == 1 or visits % settings.thin == 0:
+                    k = collected
+                    _record_row(draws, c, k, state, tracked, top, window_accept,
+                                window_diverging, window_steps)
+                    draws.n_steps[c, k] = int(window_steps)
+                    window_accept = window_diverging = window_steps = 0.0
+                    collected = k + 1
+        s += 1
+    state.steps[c] = s
+    state.collected[c] = collected
+    state.visits[c] = visits
+    state.window[c, 0], state.window[c, 1], state.window[c, 2] = window_accept, window_diverging, window_steps
+
+
+@jit
+def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, draws, warmup,
+                      communicate, symmetry, precomputed):
+    """:func:`run_chunk` for a target that evaluates many points in one call.
+
+    Step-major instead of chain-major: every chain proposes, then one call of
+    ``batch_logp_grad`` evaluates all ``C * R`` proposals (for matrix sensing,
+    one BLAS matrix-matrix product instead of ``C * R`` matrix-vector ones:
+    the operator is read from memory once per step, not once per chain),
+    then every chain takes its step with :func:`_advance_chain`, whose
+    target is ``precomputed`` (:func:`_precomputed`, passed as a first-class
+    function so that this loop stays in the disk cache) reading those results.  The proposals are
+    made exactly as ``langevin_step`` makes them (same random numbers, same
+    arithmetic), so the draws are those :func:`run_chunk` would give with the
+    same values of the log density.  Serial in the chains: the parallelism
+    is inside the batched evaluation.
+    """
+    n_chains, n_replicas, dim = state.x.shape
+    ys = np.empty((n_chains * n_replicas, dim))
+    grads_y = np.empty((n_chains * n_replicas, dim))
+    lps_y = np.empty(n_chains * n_replicas)
+    next_row = np.zeros(1, dtype=np.int64)
+    cache = (lps_y, grads_y, next_row)
+    noise = np.empty(dim)
+    running = np.zeros(n_chains, dtype=np.bool_)
+    for _ in range(n_steps):
+        for c in range(n_chains):
+            running[c] = _chain_running(state.steps[c], state.collected[c], settings)
+            if running[c]:
+                t = state.offset[c] + state.steps[c]
+                for r in range(n_replicas):
+                    lev = state.level[c, r]
+                    fill_normals(state.keys[c], t, NOISE, r, noise)
+                    propose(state.x[c, r], state.grad[c, r], state.step_size[c, lev],
+                            settings.betas[lev], noise, ys[c * n_replicas + r])
+        if not running.any():
+            break
+        batch_logp_grad(ys, params, grads_y, lps_y)
+        for c in range(n_chains):
+            if running[c]:
+                next_row[0] = c * n_replicas
+                _advance_chain(precomputed, cache, 1, state, settings, acc, draws, warmup,
+                               communicate, symmetry, c)
+
+
+#: The type of ``_precomputed``'s cache and of the function itself, as passed to
+#: ``run_chunk_batched``.
+PRECOMPUTED_TYPE = types.FunctionType(types.float64(
+    VECTOR, types.Tuple((VECTOR, MATRIX, types.int64[::1])), VECTOR))
+
+
+@jit
+def _precomputed(y, cache, grad_out):
+    """A "target" returning the next row of batched results (``run_chunk_batched``):
+    the replicas of a chain ask for their proposals in order."""
+    lps, grads, next_row = cache
+    i = next_row[0]
+    next_row[0] = i + 1
+    copy_into(grads[i], grad_out)
+    return lps[i]
+
+
+@jit(inline="always")
+def _chain_running(steps, collected, settings):
+    """Whether a chain that has made ``steps`` run steps and recorded ``collected`` draws
+    takes another step in this call: it is below ``stop_step``, and still tuning or short
+    of its draws.  (``rounds.chains_done`` is the same test on all chains at once, in NumPy.)
+
+    Inlined (numba IR): as a compiled call, this test cost ~20% of a step on cheap targets.
+    """
+    return steps < settings.stop_step and (steps < settings.n_tune or collected < settings.draws)
+
+
+@jit(inline="always")
+def _record_row(block, c, k, state, r, lev, window_accept, window_diverging, window_steps):
+    """Write replica ``r`` of chain ``c`` (at level ``lev``) as row ``k`` of ``block``
+    (a ``DrawRecord``), with the acceptance and divergence of the window since the last row."""
+    copy_into(state.x[c, r], block.x[c, k])
+    block.lp[c, k] = state.lp[c, r]
+    block.accept[c, k] = window_accept / window_steps
+    block.diverging[c, k] = window_diverging > 0.0
+    block.step_size[c, k] = state.step_size[c, lev]
+
+
+@jit
+def communicate_step(state, settings, acc, c, t, tuning):
+    """The communication of chain ``c`` after step ``t``: a simulated-tempering level
+    move or parallel-tempering swaps (``kernels.communication``), round-trip
+    counts, and while tuning the stochastic-approximation update of the
+    simulated-tempering log weights."""
+    betas = settings.betas
+    n_levels = betas.shape[0]
+    if settings.communication == LEVEL_MOVES:
+        state.level[c, 0], state.direction[c] = level_move(
+            state.level[c, 0], state.direction[c], state.lp[c, 0], betas[:settings.max_level + 1],
+            state.log_weights[c], settings.lifted, state.keys[c], t,
+            acc.pair_accept[c], acc.pair_tries[c])
+    else:
+        if settings.communication == SWAPS_DEO:
+            parity = ((t + 1) // settings.steps_per_swap) % 2
+        else:
+            parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
+        swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
+                      parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
+    for r in range(state.x.shape[1]):
+        _round_trip(acc, state, c, r, n_levels - 1)
+    if tuning and settings.adapt_weights:
+        state.sa_count[c] += 1
+        log_weight_update(state.log_weights[c, :settings.max_level + 1],
+                          state.level[c, 0], state.sa_count[c])
+
+
+@jit
+def skip_communication(state, settings, acc, c, t, tuning):
+    """The ``communicate`` of runs without a ladder (never called)."""
+    return
+
+
+@jit
+def symmetry_step(state, settings, c, r, t):
+    """The exact move X -> X O of a target with that symmetry (``kernels.symmetry``)."""
+    k = settings.symmetry_rank
+    orthogonal_move(state.x[c, r], state.grad[c, r], k, state.keys[c], t, r, np.empty((k, k)),
+                    np.empty(k))
+
+
+@jit
+def skip_symmetry(state, settings, c, r, t):
+    """The ``symmetry`` of targets without one (never called)."""
+    return
+
+
+#: The communicate and symmetry steps :func:`rounds.run_round` chooses between.
+STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symmetry)
+
+
+@jit
+def _accumulate(acc, c, lev, batch, betas, lp):
+    """Add one visit of level ``lev`` to the occupancy and log Z statistics."""
+    acc.occupancy[c, lev] += 1.0
+    if lev < betas.shape[0] - 1:
+        # Running log-sum-exp of (beta_{i+1} - beta_i) lp: stepping stone / importance sampling.
+        v = (betas[lev + 1] - betas[lev]) * lp
+        if np.isfinite(v):
+            m = acc.stone[c, lev, batch, 0]
+            if v > m:
+                acc.stone[c, lev, batch, 1] = acc.stone[c, lev, batch, 1] * np.exp(m - v) + 1.0
+                acc.stone[c, lev, batch, 0] = v
+            else:
+                acc.stone[c, lev, batch, 1] += np.exp(v - m)
+        acc.stone[c, lev, batch, 2] += 1.0
+
+
+@jit
+def _round_trip(acc, state, c, r, top):
+    """Count a round trip when a walker reaches the top after the bottom after the top."""
+    walker = state.identity[c, r]
+    lev = state.level[c, r]
+    if lev == top:
+        if state.phase[c, walker] == 2:
+            acc.round_trips[c] += 1
+        state.phase[c, walker] = 1
+    elif lev == 0 and state.phase[c, walker] == 1:
+        state.phase[c, walker] = 2

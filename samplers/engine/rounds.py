@@ -1,0 +1,145 @@
+"""The rounds of a run: explore and communicate (the compiled loop, in chunks), adapt, record.
+
+:func:`run` executes a plan (``plan.RunPlan``) from a start (``start``):
+every tuning round runs the compiled loop to the round's last step
+(:func:`run_round`; explore and communicate happen in the loop, step by
+step) and then calls the plan's adaptation (``Adaptation.adapt``); after
+warm-up, one more round collects the draws.  As Pigeons.jl's
+``run_one_round!`` / ``adapt`` split.
+"""
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from .compile import _resolve, compile_for
+from .loop import (_precomputed, communicate_step, initialize, run_chunk, run_chunk_batched,
+                   skip_communication, skip_symmetry, symmetry_step)
+from .state import LEVEL_MOVES, NO_COMMUNICATION, new_accumulators, new_records
+
+__all__ = ["run", "Result", "run_round", "chains_done", "initialize_state", "CHUNK_SECONDS",
+           "MIN_STEPS_PER_DRAW"]
+
+#: Target wall time of one compiled call between progress-bar updates.
+CHUNK_SECONDS = 0.25
+#: A chain gives up (``RuntimeError``) after max(MIN_STEPS_PER_DRAW, 10 L) run steps per draw
+#: asked (simulated tempering whose level walk does not reach the top level).
+MIN_STEPS_PER_DRAW = 50
+
+
+class Result(NamedTuple):
+    """What a run leaves: the records, the final state and settings, the statistics of the
+    sampling round (``acc``) and the wall time of the compiled loop."""
+    records: object
+    state: object
+    settings: object
+    acc: object
+    wall: float
+
+
+def run(target, plan, start, run_args, progress=None):
+    """Execute ``plan`` on ``target`` from ``start`` (``start.fresh_start`` or
+    ``start.resumed_start``) for ``run_args`` (``start.RunArgs``).
+
+    ``progress``: the label of a tqdm progress bar counting warm-up steps plus
+    draws, or ``None`` for none.  Returns a :class:`Result`.
+    """
+    state, settings = start
+    n_chains, _, dim = state.x.shape
+    tune, draws, thin = plan.tune, run_args.draws, run_args.thin
+    n_warm = tune // thin if run_args.save_warmup else 0
+    rec = new_records(n_chains, draws, n_warm, dim)
+    bar = None
+    if progress is not None:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=tune + draws, desc=progress, unit="step", leave=True)
+    wall = 0.0
+    try:
+        first = 0
+        for stop in plan.rounds:
+            acc = new_accumulators(n_chains, settings.betas.size)
+            settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
+            wall += run_round(target, state, settings, acc, rec, bar)
+            if plan.adaptation is not None:
+                settings = plan.adaptation.adapt(state, settings, acc, stop == tune)
+            first = stop
+        n_levels = settings.betas.size
+        trace_len = draws * n_levels if settings.communication == LEVEL_MOVES else 0
+        acc = new_accumulators(n_chains, n_levels, trace_len)
+        settings = settings._replace(stop_step=np.iinfo(np.int64).max, round_first=tune,
+                                     round_len=1)
+        max_steps = tune + draws * thin * max(MIN_STEPS_PER_DRAW, 10 * n_levels)
+        wall += run_round(target, state, settings, acc, rec, bar, max_steps)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Result(rec, state, settings, acc, wall)
+
+
+def chains_done(state, settings):
+    """Which chains take no further step in a call with these settings: at ``stop_step``, or
+    past warm-up with their draws (the compiled loop's ``_chain_running``, negated, for all chains)."""
+    return (state.steps >= settings.stop_step) | (
+        (state.steps >= settings.n_tune) & (state.collected >= settings.draws))
+
+
+def run_round(target, state, settings, acc, rec, progress=None, max_steps=None):
+    """Run :func:`run_chunk` (:func:`run_chunk_batched` for a target with a
+    ``batch_logp_grad``) until every chain reaches ``settings.stop_step`` or has its draws.
+
+    ``progress`` is a tqdm bar counting warm-up steps plus draws (of the
+    slowest chain), or ``None``.  ``max_steps`` bounds the run steps of a
+    chain (simulated tempering that never reaches the top level); reaching it
+    raises ``RuntimeError``.  Returns the wall time in seconds.
+    """
+    batched = target.batch_logp_grad is not None
+    steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
+             symmetry_step if settings.symmetry_rank > 0 else skip_symmetry)
+    if batched:
+        kernel, function, extra = run_chunk_batched, target.batch_logp_grad, steps + (_precomputed,)
+    else:
+        kernel, function, extra = run_chunk, target.logp_grad, steps
+    records = (state, settings, acc, rec.draws, rec.warmup)
+    compiled, signatures = compile_for(kernel, target, (0,) + records + extra,
+                                       batched)
+    function = _resolve(function, signatures[0])
+    extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[-len(extra):]))
+    start = time.perf_counter()
+    chunk = 1
+    n_tune, draws = settings.n_tune, settings.draws
+
+    def done():
+        return bool(chains_done(state, settings).all())
+
+    def position():
+        return int(np.min(np.minimum(state.steps, n_tune) + state.collected))
+
+    shown = position()
+    while not done():
+        tic = time.perf_counter()
+        before = int(state.steps.sum())
+        compiled(function, target.params, chunk, *records, *extra)
+        target.raise_python_error()
+        elapsed = time.perf_counter() - tic
+        if progress is not None:
+            now = position()
+            progress.update(now - shown)
+            shown = now
+        if max_steps is not None and np.any(state.steps >= max_steps) and not done():
+            raise RuntimeError(
+                f"after {max_steps} steps, chain(s) {np.flatnonzero(state.collected < draws).tolist()} "
+                f"had collected only {state.collected.min()} of {draws} draws at beta = 1: the level "
+                "walk rarely reaches the top level (poor log weights or too wide a ladder)")
+        # Grow (at most 4x) or shrink the chunk towards CHUNK_SECONDS per call.
+        advanced = max(int(state.steps.sum()) - before, 1) / len(state.steps)
+        per_step = max(elapsed, 1e-9) / advanced
+        chunk = int(max(1, min(4 * chunk, CHUNK_SECONDS / per_step)))
+    return time.perf_counter() - start
+
+
+def initialize_state(target, state, settings, search_step):
+    """Run :func:`initialize` (compiled for this target)."""
+    compile_for(initialize, target, (state, settings, search_step))[0](
+        target.logp_grad, target.params, state, settings, search_step)
+    target.raise_python_error()
