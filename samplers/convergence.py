@@ -8,15 +8,18 @@ reported in one ``ConvergenceWarning``:
 * bulk or tail effective sample size below ``ESS_PER_CHAIN`` = 100 per
   chain (the draws then estimate the posterior mean, or its 5% and 95%
   quantiles, with a Monte Carlo error above a tenth of a posterior sd);
-* divergences: draws after a proposal with a non-finite log density or
-  gradient, or with a Metropolis log ratio below ``-DIVERGENCE_LOG_RATIO``
-  (the energy error Stan calls a divergence), counted per chain;
+* divergences: draws after a proposal with a NaN log density, a
+  non-finite gradient, or a Metropolis log ratio below -1000 (the energy
+  error Stan calls a divergence; ``kernels.langevin.DIVERGENCE_LOG_RATIO``),
+  counted per chain.  Proposals outside the support (``log p = -inf``) are
+  rejections, not divergences (``sample_stats.outside_support``).
 
 R-hat and ESS come from ArviZ.  They check the chains against each other,
 so they cannot see what no chain found: a mode no chain visited, or a
 region no step size can enter (Neal's funnel: MALA is biased there with an
 R-hat near 1.006 and no divergence).  ``check_convergence(idata)`` returns
-the messages; ``sample(..., check_convergence=False)`` skips the checks.
+the messages; ``sample(..., check_convergence=False)`` skips R-hat and ESS
+(divergences are always reported).
 """
 import warnings
 
@@ -29,15 +32,16 @@ RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
 
 
-class ConvergenceWarning(UserWarning):
+class ConvergenceWarning(RuntimeWarning):
     """The draws of a run failed a convergence check (R-hat, ESS or divergences)."""
 
 
-def check_convergence(idata, var_names=None):
+def check_convergence(idata, var_names=None, rhat_and_ess=True, divergences=True):
     """The convergence problems of a run, as a list of sentences (empty when none).
 
     ``var_names`` restricts R-hat and ESS to those posterior variables
-    (default: every variable of ``posterior``).
+    (default: every variable of ``posterior``); ``rhat_and_ess=False`` or
+    ``divergences=False`` leaves those checks out.
     """
     from .inference_data import arviz
 
@@ -48,14 +52,14 @@ def check_convergence(idata, var_names=None):
     n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
     problems = []
     stats = idata.sample_stats if "sample_stats" in idata.groups() else None
-    if stats is not None and "diverging" in stats:
+    if divergences and stats is not None and "diverging" in stats:
         per_chain = stats["diverging"].values.reshape(n_chains, -1).sum(axis=1)
         if per_chain.sum():
             problems.append(
-                f"{int(per_chain.sum())} divergent draws (per chain: {per_chain.tolist()}): the step "
-                "met a non-finite log density or a huge discretisation error, and the draws near "
-                "there may be biased")
-    if n_draws < 4:
+                f"{int(per_chain.sum())} divergent draws (per chain: {per_chain.tolist()}; marked in "
+                "sample_stats.diverging): the step met a non-finite log density or gradient or a "
+                "huge discretisation error, and the draws near there may be biased")
+    if n_draws < 4 or not rhat_and_ess:
         return problems
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -72,12 +76,14 @@ def check_convergence(idata, var_names=None):
     return problems
 
 
-def warn_convergence(idata, var_names=None, stacklevel=3):
-    """Issue one :class:`ConvergenceWarning` listing :func:`check_convergence`'s problems."""
-    problems = check_convergence(idata, var_names)
+def warn_convergence(idata, var_names=None, stacklevel=3, problems=(), label=None, **checks):
+    """Issue one :class:`ConvergenceWarning` listing ``problems`` and
+    :func:`check_convergence`'s (``checks``: its keyword arguments); return them all."""
+    problems = list(problems) + check_convergence(idata, var_names, **checks)
     if problems:
-        warnings.warn("the draws failed convergence checks:\n- " + "\n- ".join(problems),
-                      ConvergenceWarning, stacklevel=stacklevel)
+        prefix = f"{label}: " if label else ""
+        warnings.warn(f"{prefix}the draws failed convergence checks:\n- " + "\n- ".join(problems),
+                      ConvergenceWarning, stacklevel=stacklevel + 1)
     return problems
 
 

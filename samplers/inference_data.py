@@ -54,12 +54,14 @@ class RunAttr:
     TUNING_STEPS = "tuning_steps"          # int: warm-up steps
     THIN = "thin"                          # int
     CHAINS = "chains"                      # int
+    TARGET = "target"                      # str: the target's fingerprint (Target.fingerprint)
 
 
 #: The type each run attribute is read back as.
 _ATTR_TYPES = {RunAttr.SAMPLER: str, RunAttr.SAMPLER_SETTINGS: json.loads, RunAttr.SEED: int,
                RunAttr.SAMPLERS_VERSION: str, RunAttr.SAMPLING_TIME: float,
-               RunAttr.TUNING_STEPS: int, RunAttr.THIN: int, RunAttr.CHAINS: int}
+               RunAttr.TUNING_STEPS: int, RunAttr.THIN: int, RunAttr.CHAINS: int,
+               RunAttr.TARGET: str}
 
 
 class TemperingVar:
@@ -92,9 +94,11 @@ def arviz():
 def run_attrs(idata):
     """The run's attributes (:class:`RunAttr`) with their types: a dict name -> value.
 
-    Attributes the run does not have are left out.
+    ``idata`` is a run's ``InferenceData`` (read from its posterior) or one of
+    its groups (every group carries them).  Attributes the run does not have
+    are left out.
     """
-    attrs = idata[POSTERIOR].attrs
+    attrs = idata[POSTERIOR].attrs if hasattr(idata, "groups") else idata.attrs
     return {name: read(attrs[name]) for name, read in _ATTR_TYPES.items() if name in attrs}
 
 

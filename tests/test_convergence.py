@@ -46,7 +46,7 @@ def test_divergences_are_counted_per_chain():
     diverging = np.zeros((2, 1000), dtype=bool)
     diverging[1, :7] = True
     problems = check_convergence(idata_of(x, diverging))
-    assert problems and problems[0].startswith("7 divergent draws (per chain: [0, 7])")
+    assert problems and problems[0].startswith("7 divergent draws (per chain: [0, 7];")
 
 
 def test_one_warning_lists_every_problem():

@@ -6,7 +6,7 @@ import samplers
 from samplers import engine
 from samplers.engine import loop, state as records
 from samplers.kernels import adaptation
-from samplers.tempering.adaptation import LADDER_ROUNDS, ladder_rounds
+from samplers.engine.plan import DOUBLING_PARTS, doubling_rounds
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,8 @@ def test_plans_of_the_samplers(gaussian):
     plan = st.plan(gaussian, tune=1500)
     n_levels = samplers.ladders.default_ladder(3).size
     assert (plan.n_levels, plan.n_replicas, plan.communication) == (n_levels, 1, "level_moves")
-    assert plan.adapt_weights and plan.rounds == ladder_rounds(1500)
-    assert len(plan.rounds) == len(LADDER_ROUNDS) and plan.rounds[-1] == 1500
+    assert plan.adapt_weights and plan.rounds == doubling_rounds(1500)
+    assert len(plan.rounds) == len(DOUBLING_PARTS) and plan.rounds[-1] == 1500
     assert st.plan(gaussian).tune == st.default_tune(gaussian)
 
     pt = samplers.ParallelTempering(betas=[0.25, 0.5, 1.0], swap="seo").plan(gaussian, tune=40)

@@ -72,7 +72,7 @@ def test_tempering_group_derives_the_diagnostics_from_the_sums():
 
 
 def _langevin(target, draws, chains=2, save_warmup=False):
-    return samplers.Langevin(step_size=0.1).sample(target, draws=draws, tune=20, chains=chains,
+    return samplers.Langevin(step_size=0.1, metropolis=False).sample(target, draws=draws, tune=20, chains=chains,
                                                   rng=5, save_warmup=save_warmup,
                                                   progressbar=False)
 
@@ -84,13 +84,13 @@ def test_run_attrs_are_typed_and_survive_netcdf(tmp_path, mixture2d):
     for run in (idata, arviz().from_netcdf(str(path))):
         attrs = run_attrs(run)
         assert attrs[RunAttr.SAMPLER] == "ULA" and attrs[RunAttr.SEED] == 5
-        assert attrs[RunAttr.SAMPLER_SETTINGS] == samplers.Langevin(step_size=0.1).settings()
+        assert attrs[RunAttr.SAMPLER_SETTINGS] == samplers.Langevin(step_size=0.1, metropolis=False).settings()
         assert attrs[RunAttr.TUNING_STEPS] == 20 and attrs[RunAttr.THIN] == 1
         assert attrs[RunAttr.CHAINS] == 2 and isinstance(attrs[RunAttr.SAMPLING_TIME], float)
 
 
 def test_concat_keeps_the_warmup_of_the_first_part(mixture2d):
-    sampler = samplers.Langevin(step_size=0.1)
+    sampler = samplers.Langevin(step_size=0.1, metropolis=False)
     first = _langevin(mixture2d, 10, save_warmup=True)
     rest = sampler.resume(first, mixture2d, draws=15, progressbar=False)
     joined = samplers.concat(first, rest)

@@ -163,8 +163,8 @@ def test_ula_mixing_time_interval_contains_the_exact_one(gauss2, ula_reference):
 def test_curve_is_reproducible_and_starts_at_the_initial_law(gauss2):
     kwargs = dict(metric="wasserstein", n_boot=20, rng=5)
     init = lambda rng: rng.normal(size=(64, 2))   # noqa: E731
-    a = mixing.distance_curve(samplers.Langevin(step_size=0.1), gauss2, init, [0, 10, 20], **kwargs)
-    b = mixing.distance_curve(samplers.Langevin(step_size=0.1), gauss2, init, [0, 10, 20], **kwargs)
+    a = mixing.distance_curve(samplers.Langevin(step_size=0.1, metropolis=False), gauss2, init, [0, 10, 20], **kwargs)
+    b = mixing.distance_curve(samplers.Langevin(step_size=0.1, metropolis=False), gauss2, init, [0, 10, 20], **kwargs)
     np.testing.assert_array_equal(a.distance, b.distance)
     np.testing.assert_array_equal(a.replicates, b.replicates)
     ds = a.to_dataset()
@@ -249,7 +249,7 @@ def test_autocorrelation_time_of_ula_on_a_gaussian():
     about 5 tau over N = 200,000 draws, is a relative sd of about 4.4%: 15% is 3.4 sd, and
     h = 0.07 (tau 27.6, 45% off) would fail."""
     target = samplers.Gaussian([0.0])
-    idata = samplers.Langevin(step_size=0.1).sample(target, draws=50_000, tune=0, chains=4,
+    idata = samplers.Langevin(step_size=0.1, metropolis=False).sample(target, draws=50_000, tune=0, chains=4,
                                                     rng=3, initial=target.sample(4, 0),
                                                     progressbar=False)
     tau = mixing.autocorrelation_time(idata)
@@ -276,12 +276,12 @@ def test_tunnelling_and_tempering_rates(far):
     # r = 3 (T = 145 time units): at least 500 / 145 = 3.4 switches per chain of 500 time
     # units (switches between the cores at responsibility 0.9 come faster than minimum to
     # minimum), about 14 in all, Poisson sd 3.7: 4 to 30 is -2.7 to +4.3 sd...
-    lang = samplers.Langevin(step_size=0.1).sample(far, draws=5000, tune=0, chains=4, rng=4,
+    lang = samplers.Langevin(step_size=0.1, metropolis=False).sample(far, draws=5000, tune=0, chains=4, rng=4,
                                                    initial=[-3.0], progressbar=False)
     assert 4 <= mixing.tunnelling_rate(lang, far).counts.sum() <= 30
     # ... and none at r = 8 (a barrier of 31 nats).
     very_far = mixing.two_well_mixture(8.0, dim=1)
-    stuck = samplers.Langevin(step_size=0.1).sample(very_far, draws=5000, tune=0, chains=4, rng=4,
+    stuck = samplers.Langevin(step_size=0.1, metropolis=False).sample(very_far, draws=5000, tune=0, chains=4, rng=4,
                                                     initial=[-8.0], progressbar=False)
     assert mixing.tunnelling_rate(stuck, very_far).value == 0.0
     with pytest.raises(ValueError, match="tempering"):
@@ -320,7 +320,7 @@ def test_langevin_transition_time_matches_quadrature_and_kramers():
     r, h = 2.0, 0.01
     target = mixing.two_well_mixture(r, dim=1)
     m = samplers.mixing.kramers.well_minimum(r)
-    idata = samplers.Langevin(step_size=h).sample(target, draws=500_000, tune=0, chains=8, rng=3,
+    idata = samplers.Langevin(step_size=h, metropolis=False).sample(target, draws=500_000, tune=0, chains=8, rng=3,
                                                   initial=[-m], progressbar=False)
     times = mixing.transition_times(idata.posterior["x"].values[..., 0], -m, m, time_step=h)
     assert times.size > 1500
@@ -337,7 +337,7 @@ def test_langevin_transition_time_matches_quadrature_and_kramers():
 # --------------------------------------------------------------------------- bad inputs
 
 def test_bad_inputs_get_clear_errors(gauss2):
-    lang = samplers.Langevin(step_size=0.1)
+    lang = samplers.Langevin(step_size=0.1, metropolis=False)
     init = np.zeros((10, 2))
     with pytest.raises(ValueError, match="checkpoints"):
         mixing.distance_curve(lang, gauss2, init, [], metric="ks")

@@ -88,7 +88,7 @@ def test_matrix_plots_without_ax():
 def test_mixing_plots_without_ax():
     plots = samplers.mixing.plots
     target = mixing.two_well_mixture(2.0)
-    curve = mixing.distance_curve(samplers.Langevin(0.1), target, np.full((20, 1), -2.0),
+    curve = mixing.distance_curve(samplers.Langevin(0.1, metropolis=False), target, np.full((20, 1), -2.0),
                                   [0, 10, 20], n_boot=10, rng=0)
     new_axes_drawn(lambda: plots.plot_distance_curve(curve, eps=0.25))
     small = dict(chains=20, checkpoints=[0, 50], n_boot=10, processes=1, seed=3)

@@ -76,7 +76,7 @@ def test_ula_exact_discrete_time_covariance():
     h = 1.0 * eigenvalues[0]  # h * lambda_max = 1: a variance bias of 2x along that axis
     exact = (q * (2.0 / (precision_eigenvalues * (2.0 - h * precision_eigenvalues)))) @ q.T
     target = samplers.Gaussian(np.zeros(3), cov)
-    idata = samplers.Langevin(step_size=h).sample(target, draws=20000, tune=2000, chains=8,
+    idata = samplers.Langevin(step_size=h, metropolis=False).sample(target, draws=20000, tune=2000, chains=8,
                                                   rng=7, progressbar=False)
     draws = idata.posterior["x"].values
     assert_moments(draws, np.zeros(3), exact)

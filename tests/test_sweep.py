@@ -116,7 +116,7 @@ def test_plots_draw(serial):
 
     fig, axes = plt.subplots(1, 3)
     target = mixing.two_well_mixture(2.0)
-    curve = mixing.distance_curve(samplers.Langevin(0.1), target, np.full((20, 1), -2.0),
+    curve = mixing.distance_curve(samplers.Langevin(0.1, metropolis=False), target, np.full((20, 1), -2.0),
                                   [0, 10, 20], n_boot=10, rng=0)
     assert plots.plot_distance_curve(curve, axes[0], eps=0.25, x="gradient_evals") is axes[0]
     assert plots.plot_mixing_vs_ladder(serial, axes[1], x="n_levels") is axes[1]

@@ -146,8 +146,8 @@ def test_output_diagnostics_and_netcdf(separated, tmp_path):
     az = arviz()
     idata = samplers.SimulatedTempering().sample(separated, draws=500, tune=1000, chains=2, rng=3,
                                                  progressbar=False, save_warmup=True)
-    assert set(idata.sample_stats.data_vars) == {"lp", "diverging", "step_size", "acceptance_rate",
-                                                 "n_steps"}
+    assert set(idata.sample_stats.data_vars) == {"lp", "diverging", "outside_support", "step_size",
+                                                 "acceptance_rate", "n_steps"}
     assert np.all(idata.sample_stats["n_steps"].values >= 1)
     assert "level" in idata.warmup_sample_stats
     temp = idata.tempering
@@ -179,7 +179,7 @@ def test_output_diagnostics_and_netcdf(separated, tmp_path):
     np.testing.assert_array_equal(loaded.tempering["log_z"].values, temp["log_z"].values)
     assert str(samplers.tempering_summary(loaded)) == text
     with pytest.raises(ValueError, match="no tempering group"):
-        samplers.tempering_summary(samplers.Langevin(step_size=0.1).sample(
+        samplers.tempering_summary(samplers.Langevin(step_size=0.1, metropolis=False).sample(
             separated, draws=5, tune=0, chains=1, progressbar=False))
 
 

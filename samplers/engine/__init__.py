@@ -49,12 +49,14 @@ called in chunks of about ``CHUNK_SECONDS`` between progress-bar updates;
 chunking cannot change a single draw, because every random number is a
 function of the step counter, ``_rng``), ``plan``, ``start`` and ``report``.
 """
-from .plan import COMMUNICATION_KINDS, Adaptation, Explorer, RunPlan, single_round
+from .plan import (COMMUNICATION_KINDS, DOUBLING_PARTS, Adaptation, Explorer, RunPlan,
+                   doubling_rounds, single_round)
 from .report import diagnostics, sample_stats
 from .rounds import CHUNK_SECONDS, Result, chains_done, run, run_round
 from .start import RunArgs, Start, fresh_start, resumed_start
 from .state import save_state
 
-__all__ = ["RunPlan", "Explorer", "Adaptation", "COMMUNICATION_KINDS", "single_round", "RunArgs",
+__all__ = ["RunPlan", "Explorer", "Adaptation", "COMMUNICATION_KINDS", "single_round",
+           "doubling_rounds", "DOUBLING_PARTS", "RunArgs",
            "Start", "fresh_start", "resumed_start", "run", "run_round", "Result", "chains_done",
            "sample_stats", "diagnostics", "save_state", "CHUNK_SECONDS"]

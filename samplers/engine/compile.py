@@ -13,6 +13,12 @@ from .state import Accumulators, ChainState, Settings
 __all__ = ["compile_for"]
 
 
+def is_loaded(kernel, target, args, batched=False):
+    """Whether :func:`compile_for` with these arguments returns at once (this process has
+    the entry point already); otherwise it loads it from the disk cache or compiles."""
+    return (kernel, target.params_type, batched, _layout(args)) in _COMPILED
+
+
 def compile_for(kernel, target, args, batched=False):
     """Compile ``kernel(f, target.params, *args)`` for this params type, where ``f`` is
     ``target.logp_grad`` (or ``target.batch_logp_grad`` when ``batched``, and then

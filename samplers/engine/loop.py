@@ -11,7 +11,7 @@ from ..kernels.adaptation import (dual_averaging_init, dual_averaging_started,
                                   dual_averaging_update, final_step_size, initial_step_size,
                                   log_weight_update)
 from ..kernels.communication import level_move, swap_replicas
-from ..kernels.langevin import all_finite, copy_into, langevin_step, propose
+from ..kernels.langevin import DIVERGED, OUTSIDE_SUPPORT, all_finite, copy_into, langevin_step, propose
 from ..kernels.symmetry import orthogonal_move
 from .state import LEVEL_MOVES, NO_COMMUNICATION, SWAPS_DEO
 
@@ -100,7 +100,8 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
     s = state.steps[c]
     collected = state.collected[c]
     visits = state.visits[c]
-    window_accept, window_diverging, window_steps = state.window[c, 0], state.window[c, 1], state.window[c, 2]
+    window_accept, window_diverging, window_outside, window_steps = (
+        state.window[c, 0], state.window[c, 1], state.window[c, 2], state.window[c, 3])
     for _ in range(n_steps):
         if not _chain_running(s, collected, settings):
             break
@@ -119,16 +120,17 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
             lev = state.level[c, r]
             h = state.step_size[c, lev]
             if state.frozen[c]:
-                accept, diverging = 0.0, True
+                accept, status = 0.0, DIVERGED
             else:
-                state.lp[c, r], accept, diverging = langevin_step(
+                state.lp[c, r], accept, status = langevin_step(
                     logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
                     betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
-                if diverging and not settings.metropolis:
+                if status == DIVERGED and not settings.metropolis:
                     state.frozen[c] = True
             if r == tracked:
                 window_accept += accept
-                window_diverging += 1.0 if diverging else 0.0
+                window_diverging += 1.0 if status == DIVERGED else 0.0
+                window_outside += 1.0 if status == OUTSIDE_SUPPORT else 0.0
                 window_steps += 1.0
             if tuning and settings.adapt_step:
                 state.step_size[c, lev] = dual_averaging_update(
@@ -153,11 +155,11 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
                 if k < n_warm:
                     lev = state.level[c, tracked]
                     _record_row(warmup, c, k, state, tracked, lev, window_accept,
-                                window_diverging, window_steps)
+                                window_diverging, window_outside, window_steps)
                     warmup.level[c, k] = lev
-                window_accept = window_diverging = window_steps = 0.0
+                window_accept = window_diverging = window_outside = window_steps = 0.0
             if s == settings.n_tune - 1:
-                window_accept = window_diverging = window_steps = 0.0
+                window_accept = window_diverging = window_outside = window_steps = 0.0
         else:
             u = s - settings.n_tune
             if n_trace > 0 and u % settings.thin == 0 and u // settings.thin < n_trace:
@@ -168,15 +170,16 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
                 if settings.thin == 1 or visits % settings.thin == 0:
                     k = collected
                     _record_row(draws, c, k, state, tracked, top, window_accept,
-                                window_diverging, window_steps)
+                                window_diverging, window_outside, window_steps)
                     draws.n_steps[c, k] = int(window_steps)
-                    window_accept = window_diverging = window_steps = 0.0
+                    window_accept = window_diverging = window_outside = window_steps = 0.0
                     collected = k + 1
         s += 1
     state.steps[c] = s
     state.collected[c] = collected
     state.visits[c] = visits
-    state.window[c, 0], state.window[c, 1], state.window[c, 2] = window_accept, window_diverging, window_steps
+    state.window[c, 0], state.window[c, 1] = window_accept, window_diverging
+    state.window[c, 2], state.window[c, 3] = window_outside, window_steps
 
 
 @jit
@@ -253,13 +256,16 @@ def _chain_running(steps, collected, settings):
 
 
 @jit(inline="always")
-def _record_row(block, c, k, state, r, lev, window_accept, window_diverging, window_steps):
+def _record_row(block, c, k, state, r, lev, window_accept, window_diverging, window_outside,
+                window_steps):
     """Write replica ``r`` of chain ``c`` (at level ``lev``) as row ``k`` of ``block``
-    (a ``DrawRecord``), with the acceptance and divergence of the window since the last row."""
+    (a ``DrawRecord``), with the acceptance, divergences and proposals outside the
+    support of the window since the last row."""
     copy_into(state.x[c, r], block.x[c, k])
     block.lp[c, k] = state.lp[c, r]
     block.accept[c, k] = window_accept / window_steps
     block.diverging[c, k] = window_diverging > 0.0
+    block.outside_support[c, k] = window_outside > 0.0
     block.step_size[c, k] = state.step_size[c, lev]
 
 

@@ -12,7 +12,7 @@ one plan of the same loop:
 * MatrixLangevin: Langevin with ``symmetry_rank = k``.
 
 Within a tuning round the compiled loop adapts the step sizes (dual
-averaging, when ``explorer.step_size is None``) and, with ``adapt_weights``,
+averaging, when ``explorer.dual_averaging``) and, with ``adapt_weights``,
 the level-move log weights (stochastic approximation).  Between rounds the
 plan's :class:`Adaptation` object may change the ladder, the weights and the
 step sizes (Pigeons.jl's ``adapt``).
@@ -22,7 +22,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["RunPlan", "Explorer", "Adaptation", "COMMUNICATION_KINDS", "single_round"]
+__all__ = ["RunPlan", "Explorer", "Adaptation", "COMMUNICATION_KINDS", "single_round",
+           "doubling_rounds", "DOUBLING_PARTS"]
 
 #: The communication kinds of a plan, and their codes in the compiled loop.
 COMMUNICATION_KINDS = {"none": 0, "level_moves": 1, "swaps_deo": 2, "swaps_seo": 3}
@@ -33,6 +34,14 @@ class Explorer(NamedTuple):
     metropolis: bool                #: MALA (True) or ULA (False)
     step_size: Optional[float]      #: one step size for every level, or None: tuned in warm-up
     target_accept: float            #: acceptance the dual averaging aims for
+    #: With ``step_size`` None: set the step to ``step_scale / lambda_max`` from the curvature
+    #: (``Target.hessian_max_eig``) instead of tuning it by dual averaging (ULA's rule).
+    step_scale: Optional[float] = None
+
+    @property
+    def dual_averaging(self):
+        """Whether the step size is tuned by dual averaging during warm-up."""
+        return self.step_size is None and self.step_scale is None
 
 
 class Adaptation:
@@ -45,10 +54,21 @@ class Adaptation:
         """Set up a fresh state once the initial log densities are known; return the settings."""
         return settings
 
-    def adapt(self, state, settings, acc, last):
+    def adapt(self, target, state, settings, acc, last):
         """After a tuning round (``acc``: its statistics; ``last``: it ended warm-up):
         adapt ``state`` in place and return the settings for what follows."""
         return settings
+
+
+#: Warm-up rounds of doubling length, as parts of ``tune``: the adaptation between rounds
+#: (the ladder, ULA's step) sees ever longer and later stretches of the warm-up.
+DOUBLING_PARTS = (1, 2, 4, 8)
+
+
+def doubling_rounds(tune):
+    """Run steps at which rounds of doubling length end (the last is ``tune``)."""
+    ends = np.cumsum(DOUBLING_PARTS) * tune // sum(DOUBLING_PARTS)
+    return tuple(sorted({int(e) for e in ends if e > 0}))
 
 
 def single_round(tune):

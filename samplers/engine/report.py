@@ -6,9 +6,10 @@ __all__ = ["sample_stats", "diagnostics"]
 
 def sample_stats(block, settings, warm=False):
     """``sample_stats`` of a ``DrawRecord`` (the draws, or the warm-up with ``warm``):
-    ``lp``, ``diverging``, ``step_size``; ``acceptance_rate`` with a Metropolis
+    ``lp``, ``diverging``, ``outside_support``, ``step_size``; ``acceptance_rate`` with a Metropolis
     correction; with level moves, ``n_steps`` of the draws or ``level`` of the warm-up."""
-    stats = {"lp": block.lp, "diverging": block.diverging, "step_size": block.step_size}
+    stats = {"lp": block.lp, "diverging": block.diverging, "outside_support": block.outside_support,
+             "step_size": block.step_size}
     if settings.metropolis:
         stats["acceptance_rate"] = block.accept
     if settings.communication == LEVEL_MOVES:

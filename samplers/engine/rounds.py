@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .compile import _resolve, compile_for
+from .compile import _resolve, compile_for, is_loaded
 from .loop import (_precomputed, communicate_step, initialize, run_chunk, run_chunk_batched,
                    skip_communication, skip_symmetry, symmetry_step)
 from .state import LEVEL_MOVES, NO_COMMUNICATION, new_accumulators, new_records
@@ -20,6 +20,8 @@ from .state import LEVEL_MOVES, NO_COMMUNICATION, new_accumulators, new_records
 __all__ = ["run", "Result", "run_round", "chains_done", "initialize_state", "CHUNK_SECONDS",
            "MIN_STEPS_PER_DRAW"]
 
+#: What the progress bar says while the loop compiles or loads from the disk cache.
+COMPILING = "compiling (the first run on a machine takes ~10 s; then cached)"
 #: Target wall time of one compiled call between progress-bar updates.
 CHUNK_SECONDS = 0.25
 #: A chain gives up (``RuntimeError``) after max(MIN_STEPS_PER_DRAW, 10 L) run steps per draw
@@ -53,7 +55,10 @@ def run(target, plan, start, run_args, progress=None):
     if progress is not None:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=tune + draws, desc=progress, unit="step", leave=True)
+        # Warm-up counts steps, sampling counts draws: a draw of simulated tempering
+        # takes a random number of steps (its visits of the top level).
+        bar = tqdm(total=tune + draws, desc=f"{progress} (warm-up steps, then draws)", unit="it",
+                   leave=True)
     wall = 0.0
     try:
         first = 0
@@ -62,7 +67,7 @@ def run(target, plan, start, run_args, progress=None):
             settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
             wall += run_round(target, state, settings, acc, rec, bar)
             if plan.adaptation is not None:
-                settings = plan.adaptation.adapt(state, settings, acc, stop == tune)
+                settings = plan.adaptation.adapt(target, state, settings, acc, stop == tune)
             first = stop
         n_levels = settings.betas.size
         trace_len = draws * n_levels if settings.communication == LEVEL_MOVES else 0
@@ -101,8 +106,16 @@ def run_round(target, state, settings, acc, rec, progress=None, max_steps=None):
     else:
         kernel, function, extra = run_chunk, target.logp_grad, steps
     records = (state, settings, acc, rec.draws, rec.warmup)
+    if progress is not None and not is_loaded(kernel, target, (0,) + records + extra, batched):
+        # A new params type on a machine compiles the loop (about 10 s, once): say so,
+        # and restart the clock after, so the rate and ETA are those of the sampling.
+        progress.set_postfix_str(COMPILING, refresh=True)
     compiled, signatures = compile_for(kernel, target, (0,) + records + extra,
                                        batched)
+    if progress is not None and progress.postfix == COMPILING:
+        progress.set_postfix_str("", refresh=False)
+        progress.reset(total=progress.total)
+        progress.update(int(np.min(np.minimum(state.steps, settings.n_tune) + state.collected)))
     function = _resolve(function, signatures[0])
     extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[-len(extra):]))
     start = time.perf_counter()

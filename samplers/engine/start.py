@@ -34,7 +34,7 @@ def fresh_start(target, plan, x0, keys, run):
     lets the plan's adaptation set up the state (``Adaptation.start``).
     """
     step_size = plan.explorer.step_size
-    adapt_step = step_size is None
+    adapt_step = plan.explorer.dual_averaging
     if adapt_step and plan.tune == 0:
         raise ValueError("step_size=None is tuned during warm-up: give tune > 0 or a step_size")
     state = new_state(x0, keys, plan.n_replicas, plan.n_levels)

@@ -33,7 +33,7 @@ class ChainState(NamedTuple):
     log_weights: np.ndarray  # (C, L) simulated tempering, estimates of -log Z_i
     sa_count: np.ndarray     # (C,) stochastic-approximation updates so far
     frozen: np.ndarray       # (C,) ULA chain stopped by a non-finite value
-    window: np.ndarray       # (C, 3) acceptance sum, divergences, steps since last draw
+    window: np.ndarray       # (C, 4) since the last draw: acceptance sum, divergences, outside support, steps
     keys: np.ndarray         # (C, 2) Philox keys
     offset: np.ndarray       # (C,) stream counter of run step 0 (steps of earlier runs)
     steps: np.ndarray        # (C,) run steps done
@@ -83,6 +83,7 @@ class DrawRecord(NamedTuple):
     lp: np.ndarray           # (C, n)
     accept: np.ndarray       # (C, n)
     diverging: np.ndarray    # (C, n) bool
+    outside_support: np.ndarray  # (C, n) bool: a proposal with log p = -inf was rejected
     step_size: np.ndarray    # (C, n) step size of the level it was at
     level: np.ndarray        # (C, n) its level (warm-up only: draws are at the top; else (C, 0))
     n_steps: np.ndarray      # (C, n) steps since the previous row (draws only; else (C, 0))
@@ -108,7 +109,7 @@ def new_state(x0, keys, n_replicas, n_levels):
         step_size=np.full((n_chains, n_levels), np.nan),
         adapt_state=np.zeros((n_chains, n_levels, DUAL_AVERAGING_SLOTS)),
         log_weights=np.zeros((n_chains, n_levels)), sa_count=np.zeros(n_chains, dtype=np.int64),
-        frozen=np.zeros(n_chains, dtype=np.bool_), window=np.zeros((n_chains, 3)),
+        frozen=np.zeros(n_chains, dtype=np.bool_), window=np.zeros((n_chains, 4)),
         keys=np.ascontiguousarray(keys, dtype=np.uint64), offset=np.zeros(n_chains, dtype=np.int64),
         steps=np.zeros(n_chains, dtype=np.int64),
         visits=np.zeros(n_chains, dtype=np.int64), collected=np.zeros(n_chains, dtype=np.int64))
@@ -135,7 +136,8 @@ def new_draw_record(n_chains, n, dim, level=False, n_steps=False):
         return np.zeros((n_chains, length) + shape, dtype=dtype)
 
     return DrawRecord(x=column(n, dim), lp=column(n), accept=column(n),
-                      diverging=column(n, dtype=np.bool_), step_size=column(n),
+                      diverging=column(n, dtype=np.bool_),
+                      outside_support=column(n, dtype=np.bool_), step_size=column(n),
                       level=column(n if level else 0, dtype=np.int64),
                       n_steps=column(n if n_steps else 0, dtype=np.int64))
 

@@ -29,11 +29,16 @@ import numpy as np
 from .._checks import check_bool, check_count, check_positive
 from .._rng import make_seed
 from ..inference_data import MATRIX_SUMMARY
+from .. import convergence
+from ..engine import single_round
 from ..langevin import Langevin
 from .invariants import chain_rotation as _rotation, summarize
 from .problems import MatrixProblem
 
-__all__ = ["MatrixLangevin"]
+__all__ = ["MatrixLangevin", "INVARIANTS"]
+
+#: The rotation-invariant summaries whose R-hat and ESS are checked after a run.
+INVARIANTS = ("loss", "distance", "singular_values")
 
 
 class MatrixLangevin(Langevin):
@@ -111,9 +116,11 @@ class MatrixLangevin(Langevin):
         return self.init.copy()
 
     def sample(self, target, draws=1000, *, tune=None, chains=4, rng=None, initial=None,
-               thin=1, progressbar=True, save_warmup=False):
+               thin=1, progressbar=True, save_warmup=False, check_convergence=True):
         """As :meth:`Sampler.sample`; ``initial=None`` starts chain c at X0 R_c on piece
-        E1 (even c) or E2 (odd c).  The same ``rng`` gives the same rotations and draws."""
+        E1 (even c) or E2 (odd c).  The same ``rng`` gives the same rotations and draws.
+        R-hat and ESS are checked on the invariants (``INVARIANTS``), not on X itself,
+        whose chains sit on different points of the orbit."""
         self._check_target(target)
         chains = check_count(chains, "chains")
         seed = make_seed(rng)
@@ -122,17 +129,27 @@ class MatrixLangevin(Langevin):
             initial = np.stack([X0 @ _rotation(target.rank, seed, c) for c in range(chains)])
         idata = super().sample(target, draws, tune=tune, chains=chains, rng=seed,
                                initial=initial, thin=thin, progressbar=progressbar,
-                               save_warmup=save_warmup)
-        return summarize(idata, target, X0, self.ci_prob)
+                               save_warmup=save_warmup, check_convergence=False)
+        return self._summarize(idata, target, X0, check_convergence)
 
-    def resume(self, idata, target, draws=1000, *, thin=1, progressbar=True):
+    def resume(self, idata, target, draws=1000, *, thin=1, progressbar=True,
+               check_convergence=True):
         """As :meth:`Sampler.resume`; the invariants of the continuation refer to the
         same X0 (call ``invariants.summarize`` after ``concat`` to summarise both parts)."""
         if MATRIX_SUMMARY not in idata.groups():
             raise ValueError("idata has no matrix_summary group: it was not made by MatrixLangevin")
         X0 = idata[MATRIX_SUMMARY]["X0"].values
-        more = super().resume(idata, target, draws, thin=thin, progressbar=progressbar)
-        return summarize(more, target, X0, self.ci_prob)
+        more = super().resume(idata, target, draws, thin=thin, progressbar=progressbar,
+                              check_convergence=False)
+        return self._summarize(more, target, X0, check_convergence)
+
+    def _summarize(self, idata, target, X0, check_convergence):
+        """The invariants and the summary of M, then R-hat and ESS of the invariants."""
+        idata = summarize(idata, target, X0, self.ci_prob)
+        if check_bool(check_convergence, "check_convergence"):
+            convergence.warn_convergence(idata, INVARIANTS, stacklevel=3, label=self.name,
+                                         divergences=False)
+        return idata
 
     def default_step_size(self, problem, X):
         """``step_scale / lambda_max``: lambda_max the largest eigenvalue of the Hessian of
@@ -148,7 +165,8 @@ class MatrixLangevin(Langevin):
         if step_size is None:
             x = initial[0] if initial is not None else self.reference_point(target)
             step_size = self.default_step_size(target, x)
-        return replace(plan, explorer=plan.explorer._replace(step_size=step_size),
+        return replace(plan, explorer=plan.explorer._replace(step_size=step_size, step_scale=None),
+                       rounds=single_round(plan.tune), adaptation=None,
                        symmetry_rank=target.rank if self.symmetry_moves else 0)
 
     @staticmethod

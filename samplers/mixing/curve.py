@@ -255,7 +255,7 @@ def run_chains(sampler, target, x0, checkpoints, rng):
         thin = math.gcd(*[int(t) for t in checkpoints])
         draws = last // thin
         idata = sampler.sample(target, draws=draws, tune=0, chains=chains, rng=rng, initial=x0,
-                               thin=thin, progressbar=False)
+                               thin=thin, progressbar=False, check_convergence=False)
         times = np.broadcast_to((np.arange(draws) + 1) * thin, (chains, draws))
         steps = np.full(chains, float(draws * thin))
     positions = idata.posterior[target.name].values.reshape(chains, draws, target.dim)
@@ -301,12 +301,14 @@ def _run_to_step(sampler, target, x0, last, rng):
             return run(last)
 
     parts = [visits(lambda d: sampler.sample(target, draws=d, tune=0, chains=x0.shape[0], rng=seed,
-                                             initial=x0, thin=1, progressbar=False),
+                                             initial=x0, thin=1, progressbar=False,
+                                             check_convergence=False),
                     math.ceil(VISIT_MARGIN * last / n_levels))]
     steps = parts[0][TEMPERING][TemperingVar.STEPS].values.copy()
     while steps.min() < last:
         previous = parts[-1]
-        parts.append(visits(lambda d: sampler.resume(previous, target, draws=d, progressbar=False),
+        parts.append(visits(lambda d: sampler.resume(previous, target, draws=d, progressbar=False,
+                                                     check_convergence=False),
                             math.ceil(VISIT_MARGIN * (last - steps.min()) / n_levels)))
         steps += parts[-1][TEMPERING][TemperingVar.STEPS].values
     return concat(*parts) if len(parts) > 1 else parts[0]

@@ -7,7 +7,7 @@ for adaptive weights, the log weights by stochastic approximation
 
 * **ladder** (:class:`LadderAdaptation`; Syed et al. 2022, arXiv 1905.02939,
   section 5): warm-up is split into rounds of doubling length
-  (:data:`LADDER_ROUNDS` parts of ``tune``).  After every round but the
+  (``engine.DOUBLING_PARTS`` of ``tune``).  After every round but the
   last, the rejection rate of each neighbouring pair, pooled over chains,
   gives the communication barrier ``Lambda``; the levels are re-placed at
   equal spacing of ``Lambda`` (``ladders.equalize``), and the per-level step
@@ -29,23 +29,15 @@ from ..inference_data import swap_rejection
 from .evidence import log_ratios, log_z
 
 __all__ = ["LadderAdaptation", "AdaptiveWeights", "FixedWeights", "ProgressiveWeights",
-           "ladder_rounds", "progressive_rounds", "LADDER_ROUNDS", "RESTART_GAIN",
+           "progressive_rounds", "RESTART_GAIN",
            "PAPER_STEPS_PER_LEVEL", "CLIMB_ITERATIONS"]
 
-#: Warm-up rounds of the adaptive ladder, as parts of ``tune`` (doubling).
-LADDER_ROUNDS = (1, 2, 4, 8)
 #: Gain at which the stochastic approximation of the weights restarts after a ladder move.
 RESTART_GAIN = 0.1
 #: Warm-up steps per level that the progressive ("paper") weights need at least.
 PAPER_STEPS_PER_LEVEL = 100
 #: L-BFGS iterations of the climb behind the starting weights.
 CLIMB_ITERATIONS = 200
-
-
-def ladder_rounds(tune):
-    """Run steps at which the rounds of ladder adaptation end (the last is ``tune``)."""
-    ends = np.cumsum(LADDER_ROUNDS) * tune // sum(LADDER_ROUNDS)
-    return tuple(sorted({int(e) for e in ends if e > 0}))
 
 
 def progressive_rounds(tune, n_levels):
@@ -61,7 +53,7 @@ def progressive_rounds(tune, n_levels):
 class LadderAdaptation(Adaptation):
     """Re-place the levels at equal communication barrier after every round but the last."""
 
-    def adapt(self, state, settings, acc, last):
+    def adapt(self, target, state, settings, acc, last):
         if last:
             return settings
         rejection = _pooled_rejection(acc)
@@ -110,9 +102,9 @@ class AdaptiveWeights(LadderAdaptation):
         state.log_weights[:] = w - w[:, -1:]
         return settings
 
-    def adapt(self, state, settings, acc, last):
+    def adapt(self, target, state, settings, acc, last):
         if self.adapt_ladder:
-            settings = super().adapt(state, settings, acc, last)
+            settings = super().adapt(target, state, settings, acc, last)
         if last:
             # Freeze the weights at the last round's stepping-stone estimate,
             # pooled over chains: consistent, and far less noisy than the
@@ -145,7 +137,7 @@ class ProgressiveWeights(Adaptation):
         state.log_weights[:] = 0.0
         return settings._replace(max_level=0)
 
-    def adapt(self, state, settings, acc, last):
+    def adapt(self, target, state, settings, acc, last):
         r = settings.max_level
         if last or r == settings.betas.size - 1:
             return settings

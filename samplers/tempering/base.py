@@ -8,9 +8,8 @@ import numpy as np
 
 from .. import ladders
 from .._checks import check_bool, check_count, check_positive
-from ..engine import Explorer, RunPlan, single_round
+from ..engine import Explorer, RunPlan, doubling_rounds, single_round
 from ..sampler import Sampler
-from .adaptation import ladder_rounds
 
 __all__ = ["TemperingSampler"]
 
@@ -46,7 +45,7 @@ class TemperingSampler(Sampler):
         communications; rounds of ladder adaptation when ``adapt_ladder``."""
         self._check_target(target)
         tune = self._tune(target, tune)
-        kwargs.setdefault("rounds", ladder_rounds(tune) if self.adapt_ladder else single_round(tune))
+        kwargs.setdefault("rounds", doubling_rounds(tune) if self.adapt_ladder else single_round(tune))
         return RunPlan(betas=np.ascontiguousarray(self.ladder(target), dtype=np.float64),
                        explorer=Explorer(self.metropolis, self.step_size, self.target_accept),
                        tune=tune, steps_per_swap=self.steps_per_swap, **kwargs)
