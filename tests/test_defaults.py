@@ -195,3 +195,38 @@ def test_hard_geometries_are_flagged(target, seed):
         samplers.Langevin().sample(target, draws=1000, chains=4, rng=seed, progressbar=False)
     message = str(record[0].message)
     assert "R-hat" in message and "effective sample size" in message
+
+
+def test_fixed_log_weights_with_a_nan_name_the_entry():
+    with pytest.raises(ValueError, match=r"log_weights must be finite, got log_weights\[1\] = nan"):
+        samplers.SimulatedTempering(betas=[0.5, 1.0], log_weights=[0.0, np.nan])
+    with pytest.raises(TypeError, match="log_weights must be real"):
+        samplers.SimulatedTempering(betas=[0.5, 1.0], log_weights=[0.0, 1j])
+
+
+def test_the_progress_bar_says_when_it_compiles_and_restarts_its_clock(monkeypatch):
+    """A run whose loop this process has not loaded shows the compiling note, then a bar
+    reset to the run's own start (a sane rate and ETA)."""
+    import io
+
+    from samplers.engine import compile as compile_module, rounds
+
+    seen = []
+    original = rounds.compile_for
+
+    def spy(kernel, target, args, batched=False):
+        seen.append(args)   # (the bar's postfix is set before this call)
+        return original(kernel, target, args, batched)
+
+    monkeypatch.setattr(rounds, "compile_for", spy)
+    monkeypatch.setattr(compile_module, "_COMPILED", {})   # as in a fresh process
+    from tqdm import tqdm
+
+    stream = io.StringIO()
+    monkeypatch.setattr("tqdm.auto.tqdm", lambda *a, **k: tqdm(*a, file=stream, mininterval=0, **k))
+    samplers.Langevin(0.1).sample(samplers.Gaussian(np.zeros(2), 1.0), draws=20, tune=10, chains=2,
+                                  rng=0, check_convergence=False)
+    text = stream.getvalue()
+    assert seen and rounds.COMPILING in text
+    final = text.replace("\r", "\n").strip().splitlines()[-1]
+    assert "30/30" in final and "compiling" not in final

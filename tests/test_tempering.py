@@ -209,7 +209,7 @@ def test_continuation_and_chunking_are_bit_identical(separated, sampler, monkeyp
     (lambda: samplers.SimulatedTempering(log_weights="magic"), ValueError, "log_weights must be"),
     (lambda: samplers.SimulatedTempering(log_weights=[0.0, 0.0]), ValueError, "give betas"),
     (lambda: samplers.SimulatedTempering(betas=[0.1, 1.0], log_weights=[0.0]), ValueError,
-     "log_weights must be 2 finite numbers"),
+     r"log_weights must have one value per level of betas: shape \(2,\)"),
     (lambda: samplers.SimulatedTempering(log_weights="paper", adapt_ladder=True), ValueError,
      "cannot be combined"),
     (lambda: samplers.SimulatedTempering(lifted="yes"), TypeError, "lifted must be a bool"),

@@ -30,7 +30,8 @@ exact draws is not at distance 0); :func:`distance_curve` reports that
 ``floor`` where the target has exact draws -- choose ``eps`` well above it.
 
 **Cost units.** Steps ``t``; gradient evaluations ``t`` times the replicas
-per step (``L`` for parallel tempering, 1 otherwise); seconds ``t`` times the
+per step (``L`` for parallel tempering, 1 otherwise); CPU seconds of one chain
+(``cpu_seconds``) ``t`` times the
 cost of one step of one chain, measured as the run's ``sampling_time`` times
 the threads used over the steps of all chains.
 """
@@ -65,7 +66,7 @@ class DistanceCurve:
     sampler: str
     checkpoints: np.ndarray       # steps
     gradient_evals: np.ndarray    # gradient evaluations per chain at each checkpoint
-    seconds: np.ndarray           # seconds of one chain at each checkpoint
+    cpu_seconds: np.ndarray       # CPU seconds of one chain at each checkpoint (wall time x threads / chains)
     distance: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
@@ -83,7 +84,7 @@ class DistanceCurve:
         return xr.Dataset(
             {"distance": (dims, self.distance), "lower": (dims, self.lower),
              "upper": (dims, self.upper), "gradient_evals": (dims, self.gradient_evals),
-             "seconds": (dims, self.seconds), "n_chains": (dims, self.n_chains)},
+             "cpu_seconds": (dims, self.cpu_seconds), "n_chains": (dims, self.n_chains)},
             coords={"checkpoint": self.checkpoints},
             attrs={"metric": self.metric, "sampler": self.sampler, "level": self.level,
                    "floor": self.floor, "sampling_time": self.sampling_time})
@@ -100,8 +101,8 @@ class MixingTime(NamedTuple):
     steps_interval: tuple
     gradient_evals: float
     gradient_evals_interval: tuple
-    seconds: float
-    seconds_interval: tuple
+    cpu_seconds: float            # CPU seconds of one chain
+    cpu_seconds_interval: tuple
 
 
 def check_checkpoints(checkpoints):
@@ -222,7 +223,7 @@ def curve_and_run(sampler, target, initial, checkpoints, *, metric, reference, p
     curve = DistanceCurve(
         metric=metric, sampler=sampler.name, checkpoints=checkpoints,
         gradient_evals=checkpoints * run["grads_per_step"],
-        seconds=checkpoints * run["seconds_per_step"], distance=distance, lower=lower,
+        cpu_seconds=checkpoints * run["seconds_per_step"], distance=distance, lower=lower,
         upper=upper, replicates=replicates, n_chains=n_chains, level=level,
         floor=_floor(measure, target, n, streams[3]), sampling_time=run["sampling_time"])
     return curve, run
@@ -357,12 +358,12 @@ def mixing_time(curve, eps=0.25):
     low = float(np.quantile(crossings, alpha / 2, method="inverted_cdf"))
     high = float(np.quantile(crossings, 1 - alpha / 2, method="inverted_cdf"))
     per_grad = float(curve.gradient_evals[-1] / steps[-1]) if steps[-1] > 0 else 1.0
-    per_second = float(curve.seconds[-1] / steps[-1]) if steps[-1] > 0 else 0.0
+    per_second = float(curve.cpu_seconds[-1] / steps[-1]) if steps[-1] > 0 else 0.0
     return MixingTime(eps=eps, steps=point, steps_interval=(low, high),
                       gradient_evals=point * per_grad,
                       gradient_evals_interval=(low * per_grad, high * per_grad),
-                      seconds=point * per_second,
-                      seconds_interval=(low * per_second, high * per_second))
+                      cpu_seconds=point * per_second,
+                      cpu_seconds_interval=(low * per_second, high * per_second))
 
 
 def _first_below(curves, eps, steps):

@@ -19,11 +19,11 @@ from ..plots import _log_x_axis, new_axes, plot_level_trace
 __all__ = ["plot_distance_curve", "plot_mixing_vs_separation", "plot_mixing_vs_ladder",
            "plot_level_trace"]
 
-_UNITS = {"steps": "checkpoints", "gradient_evals": "gradient_evals", "seconds": "seconds"}
+_UNITS = {"steps": "checkpoints", "gradient_evals": "gradient_evals", "cpu_seconds": "cpu_seconds"}
 
 
 def plot_distance_curve(curve, ax=None, *, eps=None, x="steps", label=None, color=None):
-    """The distance against ``x`` (``"steps"``, ``"gradient_evals"`` or ``"seconds"``), with its band."""
+    """The distance against ``x`` (``"steps"``, ``"gradient_evals"`` or ``"cpu_seconds"``: CPU seconds of one chain), with its band."""
     if x not in _UNITS:
         raise ValueError(f"x must be one of {sorted(_UNITS)}, got {plain(x)!r}")
     ax = new_axes(ax)

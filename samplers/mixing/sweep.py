@@ -15,7 +15,7 @@ whether the tasks run serially, on local processes
 forked child would inherit numba's running thread pool) or on a Dask cluster
 (``client.map`` + ``client.gather``, when a ``dask.distributed.Client`` is
 passed; install the ``samplers[dask]`` extra).  Only the timings
-(``sampling_time``, ``mixing_time_seconds``, ``ess_per_second``) are
+(``sampling_time``, ``mixing_time_cpu_seconds``, ``ess_per_second``) are
 measurements of the machine.
 
 **Simulated tempering weights.** Each simulated-tempering task first runs a
@@ -28,7 +28,7 @@ in the mixing time.
 
 **Measures per task.** ``mixing_time`` (steps) with ``mixing_time_low`` and
 ``mixing_time_high`` (bootstrap interval), ``mixing_time_grad`` (gradient
-evaluations: every replica counts), ``mixing_time_seconds``; the
+evaluations: every replica counts), ``mixing_time_cpu_seconds``; the
 ``distance`` curve with its band; ``tunnelling_rate`` (mode switches per step,
 mixtures); for tempering ``round_trip_rate`` (per step), ``swap_acceptance``
 (mean over neighbouring pairs) and ``communication_barrier``; ``ess_per_second``
@@ -52,7 +52,7 @@ SPACINGS = ("geometric", "linear", "temperature")
 #: Samplers a sweep can run (the ``sampler`` dimension of its dataset).
 METHODS = ("langevin", "simulated", "parallel")
 #: Variables that are measurements of the machine, not functions of the seed.
-TIMINGS = ("sampling_time", "mixing_time_seconds", "ess_per_second")
+TIMINGS = ("sampling_time", "mixing_time_cpu_seconds", "ess_per_second")
 #: Pilot chains of simulated tempering.
 PILOT_CHAINS = 4
 
@@ -133,7 +133,7 @@ def run_task(spec):
     out = {
         "mixing_time": mt.steps, "mixing_time_low": mt.steps_interval[0],
         "mixing_time_high": mt.steps_interval[1], "mixing_time_grad": mt.gradient_evals,
-        "mixing_time_seconds": mt.seconds, "distance": curve.distance,
+        "mixing_time_cpu_seconds": mt.cpu_seconds, "distance": curve.distance,
         "distance_lower": curve.lower, "distance_upper": curve.upper,
         "floor": curve.floor, "sampling_time": curve.sampling_time + pilot_time,
         "tunnelling_rate": np.nan, "round_trip_rate": np.nan, "swap_acceptance": np.nan,

@@ -38,7 +38,7 @@ the reversible chain of the paper.
 """
 import numpy as np
 
-from .._checks import check_bool
+from .._checks import check_bool, check_real_array, plain
 from .adaptation import (PAPER_STEPS_PER_LEVEL, AdaptiveWeights, FixedWeights,
                          ProgressiveWeights, progressive_rounds)
 from .base import TemperingSampler
@@ -86,7 +86,7 @@ class SimulatedTempering(TemperingSampler):
                  lifted=True, metropolis=True, target_accept=0.574, adapt_ladder=None):
         if isinstance(log_weights, str):
             if log_weights not in ("adaptive", "paper"):
-                raise ValueError(f"log_weights must be 'adaptive', 'paper' or an array, got {log_weights!r}")
+                raise ValueError(f"log_weights must be 'adaptive', 'paper' or an array, got {plain(log_weights)!r}")
             if log_weights == "paper" and adapt_ladder:
                 raise ValueError("adapt_ladder=True cannot be combined with log_weights='paper' "
                                  "(its warm-up rounds open one level at a time)")
@@ -96,10 +96,15 @@ class SimulatedTempering(TemperingSampler):
         else:
             if betas is None:
                 raise ValueError("log_weights given as an array needs the ladder it refers to: give betas")
-            weights = np.asarray(log_weights, dtype=np.float64)
-            if weights.shape != (np.asarray(betas).size,) or not np.all(np.isfinite(weights)):
-                raise ValueError(f"log_weights must be {np.asarray(betas).size} finite numbers "
-                                 f"(one per level of betas), got shape {weights.shape}")
+            n = np.asarray(betas).size
+            weights = check_real_array(log_weights, "log_weights")
+            if weights.shape != (n,):
+                raise ValueError(f"log_weights must have one value per level of betas: shape ({n},), "
+                                 f"got {weights.shape}")
+            bad = np.flatnonzero(~np.isfinite(weights))
+            if bad.size:
+                raise ValueError(f"log_weights must be finite, got log_weights[{bad[0]}] = "
+                                 f"{float(weights[bad[0]])}")
             if adapt_ladder:
                 raise ValueError("adapt_ladder=True cannot be combined with fixed log_weights")
             adapt_ladder = False
