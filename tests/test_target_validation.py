@@ -95,3 +95,14 @@ def test_check_gradient_argument_errors():
     target = samplers.Target(scaled, 3, params=(np.array([1.0]),))
     with pytest.raises(ValueError, match="dim=3"):
         target.check_gradient([0.0, 1.0])
+
+
+@numba.njit
+def always_raises(x, params, grad_out):
+    raise ValueError("no density here")
+
+
+def test_a_function_that_raises_is_reported_with_its_own_message():
+    with pytest.raises(ValueError, match=r"logp_grad raised ValueError \(no density here\)") as info:
+        samplers.Target(always_raises, 2)
+    assert "check that dim" not in str(info.value)

@@ -189,10 +189,15 @@ class Target:
             try:
                 value = function(x, self.params, grad)
             except Exception as err:  # noqa: BLE001 - numba raises IndexError, ValueError, ...
+                # Out-of-bounds indexing and mismatched array sizes mean a dim that does
+                # not fit the function or its params; anything else is the function's own.
+                sizes = isinstance(err, IndexError) or any(
+                    word in str(err) for word in ("incompatible", "shape", "size"))
+                hint = (f": check that {blame} matches the function and its params" if sizes
+                        else "")
                 raise ValueError(
                     f"logp_grad raised {type(err).__name__} ({err}) at a point of dim={self.dim} "
-                    f"with params of shapes {[p.shape for p in self.params]}: check that {blame} "
-                    "matches the function and its params") from err
+                    f"with params of shapes {[p.shape for p in self.params]}{hint}") from err
             self.raise_python_error()
             grads.append(grad)
         unwritten = (np.isnan(grads[0]) & (grads[1] == 7.25e307))
