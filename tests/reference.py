@@ -107,3 +107,10 @@ def langevin_chain(logp_grad, x, key, h, n_steps, metropolis, step0=0):
             x, lp, grad = y, lp_y, grad_y
         out.append(x.copy())
     return np.array(out)
+
+
+def mcse_mean(values):
+    """MCSE of the mean of ``values`` (chain, draw) from ArviZ's bulk ESS."""
+    from samplers.inference_data import arviz
+
+    return float(np.asarray(arviz().mcse(np.asarray(values), method="mean")).reshape(()))

@@ -3,9 +3,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow
 def test_demo_writes_summary_and_figure(tmp_path):
     out = tmp_path / "demo.png"
     env = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg")

@@ -114,6 +114,7 @@ def test_chains_do_not_depend_on_the_number_of_chains(mixture2d):
     np.testing.assert_array_equal(two.posterior["x"].values, three.posterior["x"].values[:2])
 
 
+@pytest.mark.slow
 def test_bit_identical_across_thread_counts():
     script = textwrap.dedent("""
         import hashlib, numpy as np, samplers
@@ -293,6 +294,7 @@ def quadratic_batch(xs, params, grad_out, lp_out):
         lp_out[i] = quadratic_matrix(xs[i], params, grad_out[i])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", [
     samplers.Langevin(metropolis=True),
     samplers.Langevin(step_size=0.3, metropolis=False),

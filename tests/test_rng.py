@@ -55,6 +55,7 @@ def _many_normals(key, steps, dim):
     return out.ravel()
 
 
+@pytest.mark.statistical
 def test_ziggurat_distribution():
     # 2,000,000 draws.  KS: a ziggurat with a wrong table or tail is off by far
     # more than the 1e-3 in the CDF this sample resolves (fixed seed, p > 0.001).

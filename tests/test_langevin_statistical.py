@@ -10,14 +10,10 @@ import pytest
 from scipy import stats
 
 import samplers
-from samplers.inference_data import arviz
+
+from reference import mcse_mean
 
 pytestmark = pytest.mark.statistical
-
-
-def mcse_mean(values):
-    """MCSE of the mean of ``values`` (chain, draw) from ArviZ's bulk ESS."""
-    return float(np.asarray(arviz().mcse(np.asarray(values), method="mean")).reshape(()))
 
 
 def random_covariance(dim, condition, seed):

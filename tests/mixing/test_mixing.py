@@ -112,6 +112,7 @@ def ula_reference(gauss2):
     return gauss2.sample(100_000, 7)
 
 
+@pytest.mark.statistical
 def test_ula_distance_curve_matches_the_exact_law(gauss2, ula_reference):
     steps = np.arange(5, 51, 5)
     curve = mixing.distance_curve(samplers.Langevin(step_size=H), gauss2, np.tile(X0, (2000, 1)),
@@ -140,6 +141,7 @@ def test_ula_distance_curve_matches_the_exact_law(gauss2, ula_reference):
     np.testing.assert_array_equal(curve.gradient_evals, steps)
 
 
+@pytest.mark.statistical
 def test_ula_mixing_time_interval_contains_the_exact_one(gauss2, ula_reference):
     steps = np.arange(1, 61)
     curve = mixing.distance_curve(samplers.Langevin(step_size=H), gauss2, np.tile(X0, (2000, 1)),
@@ -178,6 +180,7 @@ def far():
     return mixing.two_well_mixture(3.0, dim=1)
 
 
+@pytest.mark.statistical
 def test_tempering_curves_beat_langevin_and_count_replicas(far):
     """r = 3 (T = 145 time units), 400 chains, so the TV's Monte Carlo sd is at most
     sqrt(0.25 / 400) = 0.025.  Two-state prediction for Langevin (h = 0.1): TV =
@@ -310,6 +313,7 @@ def test_exact_transition_time_by_quadrature_matches_a_grid():
         assert 0.65 < mixing.kramers_time(r) / mixing.transition_time(r) < 0.8
 
 
+@pytest.mark.statistical
 def test_langevin_transition_time_matches_quadrature_and_kramers():
     """Mean minimum-to-minimum time of ULA on the 1-D reduction of two unit Gaussians at
     distance 2r = 4.  About 2,000 transitions: the standard error of the mean (times are

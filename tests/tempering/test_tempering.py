@@ -42,6 +42,7 @@ def test_langevin_stays_in_its_mode(separated):
     (samplers.ParallelTempering(), 20_000),
     (samplers.ParallelTempering(swap="seo"), 20_000),
 ], ids=["st-lifted", "st-reversible", "st-paper", "pt-deo", "pt-seo"])
+@pytest.mark.statistical
 def test_tempering_recovers_mode_weights(separated, sampler, draws):
     idata = sampler.sample(separated, draws=draws, tune=4000, chains=4, rng=1, initial=[18.0, 0.0],
                            progressbar=False)
@@ -54,6 +55,7 @@ def test_tempering_recovers_mode_weights(separated, sampler, draws):
     samplers.ParallelTempering(betas=samplers.ladders.geometric(0.05, 6)),
     samplers.SimulatedTempering(betas=samplers.ladders.geometric(0.05, 6), steps_per_swap=2),
 ], ids=["pt", "st"])
+@pytest.mark.statistical
 def test_log_z_of_a_gaussian(sampler):
     """For p(x) = exp(-|x - m|^2_S / 2), log Z(beta) - log Z(1) = (d/2) log(1/beta) exactly."""
     cov = np.array([[1.0, 0.3, 0.0], [0.3, 2.0, 0.2], [0.0, 0.2, 0.5]])
@@ -69,6 +71,7 @@ def test_log_z_of_a_gaussian(sampler):
     np.testing.assert_allclose(exact, target.log_z(betas) - target.log_z(1.0))
 
 
+@pytest.mark.statistical
 def test_simulated_tempering_marginal_passes_ks():
     """The last draw of each of 2,000 independent chains (each started at random and
     run for several round trips) is an i.i.d. sample from the beta = 1 marginal."""
@@ -183,6 +186,7 @@ def test_output_diagnostics_and_netcdf(separated, tmp_path):
             separated, draws=5, tune=0, chains=1, progressbar=False))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", [samplers.SimulatedTempering(), samplers.ParallelTempering()],
                          ids=["st", "pt"])
 def test_continuation_and_chunking_are_bit_identical(separated, sampler, monkeypatch):

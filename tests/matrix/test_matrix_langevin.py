@@ -46,6 +46,7 @@ def factorization():
     return problem, truth, idata
 
 
+@pytest.mark.statistical
 def test_m_covariance_matches_the_laplace_approximation(factorization):
     problem, _, idata = factorization
     X0 = idata.matrix_summary["X0"].values
@@ -119,6 +120,7 @@ def test_procrustes_finds_the_rotation():
     np.testing.assert_allclose(singular_values(X0), np.linalg.svd(X0, compute_uv=False))
 
 
+@pytest.mark.statistical
 def test_completion_intervals_cover_the_truth():
     # A well-specified problem: the posterior of M is nearly Gaussian, so 90%
     # credible intervals should cover about 90% of the unobserved true
@@ -141,6 +143,7 @@ def test_completion_intervals_cover_the_truth():
     assert 0.85 <= covered / total <= 0.95, covered / total
 
 
+@pytest.mark.statistical
 def test_symmetry_moves_visit_both_pieces_and_keep_the_law():
     problem, _ = synthetic_problem("factorization", 5, 2, noise_std=0.005, rng=4)
     kwargs = dict(draws=4000, tune=500, chains=2, rng=2, progressbar=False)

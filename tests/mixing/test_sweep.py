@@ -44,6 +44,7 @@ def test_ladder_sweep_table(serial, tmp_path):
     assert xr.load_dataset(path).identical(serial)
 
 
+@pytest.mark.slow
 def test_sweep_is_identical_on_processes_and_dask(serial, target):
     """Each task is seeded from (seed, index) and the samplers' draws do not depend on the
     thread count: the same table from 2 spawned processes (1 numba thread each) and from a

@@ -10,8 +10,7 @@ import pytest
 from scipy import stats
 
 import samplers
-from reference import finite_difference_grad
-from test_statistical import mcse_mean
+from reference import finite_difference_grad, mcse_mean
 
 
 def test_scalar_covariance_is_o_of_d():
