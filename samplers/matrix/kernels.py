@@ -13,6 +13,23 @@ optimisation helpers use them.  The ``*_batch`` forms are the
 every row of ``xs`` in one call, two matrix-matrix products instead of two
 matrix-vector products per row.
 
+**Unknown noise.**  A point may carry one more coordinate than ``d k``: then
+its last entry is ``u = log(sigma) / tau`` and the density is the joint
+posterior of (X, s = tau u) with an inverse-gamma prior IG(a, b0) on sigma^2
+(``scale = [tau, m + 2 a, b0]``, ``m`` the number of independent
+observations)::
+
+    log p(X, s) = -(m + 2 a) s - (L(X) / 2 + b0) exp(-2 s)
+
+(the likelihood sigma^-m exp(-L / (2 sigma^2)) times the prior
+(sigma^2)^(-a-1) exp(-b0 / sigma^2) times the Jacobian d sigma^2 / ds =
+2 sigma^2; the constant tau changes no density), so the X part is the
+known-noise density at ``beta = exp(-2 s) / 2`` and
+d log p / du = tau (-(m + 2 a) + (L + 2 b0) exp(-2 s)).  tau only scales the
+coordinate, so that a Langevin step suits it as well as X (``MatrixLangevin``).
+:func:`_point_beta` and :func:`_log_density` are the only places that
+tell the two cases apart, so every kernel serves both with one params type.
+
 Shared pieces are small compiled helpers, so that the per-point and batched
 sensing evaluators differ only in gemv versus gemm.
 """
@@ -21,7 +38,8 @@ import numpy as np
 from .._jit import REASSOCIATE, jit
 
 __all__ = ["factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
-           "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "completion_logp_grad"]
+           "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "rank_one_logp_grad",
+           "rank_one_logp_grad_batch", "completion_logp_grad", "operator_kernel"]
 
 
 @jit
@@ -38,6 +56,29 @@ def _scale_into(grad_out, factor):
         grad_out[i] *= factor
 
 
+@jit(inline="always")
+def _point_beta(x, n, scale):
+    """The inverse temperature at point ``x``: ``scale[0]`` when ``x`` is X alone
+    (``n = d k`` coordinates), ``exp(-2 s) / 2`` when its last entry is u, s = tau u = log sigma."""
+    if x.shape[0] == n:
+        return scale[0]
+    return 0.5 * np.exp(-2.0 * scale[0] * x[n])
+
+
+@jit(inline="always")
+def _log_density(x, n, scale, loss, grad_out):
+    """log p from the loss L at ``x``: ``-scale[0] L``, or with s = tau u = log sigma the
+    joint ``-(m + 2 a) s - (L / 2 + b0) exp(-2 s)`` (module docstring), whose u-derivative
+    it writes into ``grad_out[n]``.  The X part of the gradient is the caller's:
+    ``-_point_beta(...) grad L``."""
+    if x.shape[0] == n:
+        return -scale[0] * loss
+    s = scale[0] * x[n]
+    e = np.exp(-2.0 * s)
+    grad_out[n] = scale[0] * (-scale[1] + (loss + 2.0 * scale[2]) * e)
+    return -scale[1] * s - (0.5 * loss + scale[2]) * e
+
+
 @jit
 def factorization_logp_grad(x, params, grad_out):
     """logp = -beta ||X X^T - M||_F^2, grad = -4 beta (X X^T - M) X (M symmetric).
@@ -46,13 +87,14 @@ def factorization_logp_grad(x, params, grad_out):
     """
     M, dk, scale = params
     d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
+    n = d * k
+    X = x[:n].reshape((d, k))
     R = np.dot(X, X.T)
     R -= M
     loss = _sum_squares(R.reshape(d * d))
-    np.dot(R, X, grad_out.reshape((d, k)))
-    _scale_into(grad_out, -4.0 * scale[0])
-    return -scale[0] * loss
+    np.dot(R, X, grad_out[:n].reshape((d, k)))
+    _scale_into(grad_out[:n], -4.0 * _point_beta(x, n, scale))
+    return _log_density(x, n, scale, loss, grad_out)
 
 
 @jit
@@ -75,7 +117,7 @@ def _pack_grams(xs, d, k, p):
     n = xs.shape[0]
     P = np.empty((n, p))
     for c in range(n):
-        _pack_gram(xs[c].reshape((d, k)), P[c])
+        _pack_gram(xs[c][:d * k].reshape((d, k)), P[c])
     return P
 
 
@@ -121,13 +163,15 @@ def sensing_logp_grad_batch(xs, params, grad_out, lp_out):
     d, k = dk[0], dk[1]
     n = xs.shape[0]
     P = _pack_grams(xs, d, k, s_packed.shape[1])
+    dk_n = d * k
     R = np.dot(P, s_packed.T)
     for c in range(n):
         R[c] -= b
-        lp_out[c] = -scale[0] * _sum_squares(R[c])
+        lp_out[c] = _log_density(xs[c], dk_n, scale, _sum_squares(R[c]), grad_out[c])
     G = np.dot(R, s_packed)
     for c in range(n):
-        _unpack_grad(G[c], xs[c].reshape((d, k)), grad_out[c].reshape((d, k)), -scale[0])
+        _unpack_grad(G[c], xs[c][:dk_n].reshape((d, k)), grad_out[c][:dk_n].reshape((d, k)),
+                     -_point_beta(xs[c], dk_n, scale))
 
 
 @jit
@@ -145,11 +189,14 @@ def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
     d, k = dk[0], dk[1]
     n = xs.shape[0]
     P = _pack_grams(xs, d, k, gram.shape[1])
+    dk_n = d * k
     G = np.dot(P, gram)  # Q is symmetric: row c of G is Q z_c
     for row in range(n):
         G[row] -= c
-        lp_out[row] = -scale[0] * _gram_loss(P[row], G[row], c, bb[0])
-        _unpack_grad(G[row], xs[row].reshape((d, k)), grad_out[row].reshape((d, k)), -scale[0])
+        lp_out[row] = _log_density(xs[row], dk_n, scale, _gram_loss(P[row], G[row], c, bb[0]),
+                                   grad_out[row])
+        _unpack_grad(G[row], xs[row][:dk_n].reshape((d, k)),
+                     grad_out[row][:dk_n].reshape((d, k)), -_point_beta(xs[row], dk_n, scale))
 
 
 @jit
@@ -182,6 +229,98 @@ def sensing_gram_logp_grad(x, params, grad_out):
     return _one_point(sensing_gram_logp_grad_batch, x, params, grad_out)
 
 
+@jit
+def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
+    """Rank-one sensing, f_i(X) = (X^T u_i) . (X^T u_{i+o}) = u_i^T X X^T u_{i+o}, at every row of ``xs``.
+
+    ``params = (U, b, [o], dk, scale)``: the m measurement vectors are the
+    first m rows of U, each paired with row ``i + o``: ``o = 0`` for the
+    symmetric b_i = a_i^T M a_i (U = a, (m, d)), ``o = m`` for the general
+    b_i = a_i^T M c_i (U = [a; c], (2m, d)).  With Y = U X and
+    r_i = f_i - b_i,
+
+        L = sum_i r_i^2,    grad L = 2 U^T W,
+        W_i = r_i Y_{i+o},  W_{i+o} += r_i Y_i
+
+    (for o = 0 the two updates land on the same row: W_i = 2 r_i Y_i, and
+    grad L = 4 a^T diag(r) a X).  All n points are stacked side by side,
+    X_cat = [X_1 ... X_n] (d, n k), so Y and the gradients are one BLAS-3
+    product each way: 2 * rows(U) * d * n k multiply-adds, O(rows(U) n k)
+    more for r and W, no d x d matrix.
+    """
+    U, b, pairing, dk, scale = params
+    d, k = dk[0], dk[1]
+    n_x = d * k
+    n = xs.shape[0]
+    m = b.shape[0]
+    o = pairing[0]
+    nk = n * k
+    X_cat = np.empty((d, nk))
+    for c in range(n):
+        for i in range(d):
+            for a in range(k):
+                X_cat[i, c * k + a] = xs[c, i * k + a]
+    Y = np.dot(U, X_cat)
+    W = np.zeros_like(Y)
+    loss = np.zeros(n)
+    for i in range(m):
+        for c in range(n):
+            base = c * k
+            f = 0.0
+            for a in range(k):
+                f += Y[i, base + a] * Y[i + o, base + a]
+            r = f - b[i]
+            loss[c] += r * r
+            for a in range(k):
+                W[i, base + a] += r * Y[i + o, base + a]
+                W[i + o, base + a] += r * Y[i, base + a]
+    G = np.dot(U.T, W)
+    for c in range(n):
+        factor = -2.0 * _point_beta(xs[c], n_x, scale)
+        for i in range(d):
+            for a in range(k):
+                grad_out[c, i * k + a] = factor * G[i, c * k + a]
+        lp_out[c] = _log_density(xs[c], n_x, scale, loss[c], grad_out[c])
+
+
+@jit
+def rank_one_logp_grad(x, params, grad_out):
+    """One point of :func:`rank_one_logp_grad_batch`."""
+    return _one_point(rank_one_logp_grad_batch, x, params, grad_out)
+
+
+def operator_kernel(forward, adjoint):
+    """``logp_grad(x, params, grad_out)`` of sensing with a user operator A.
+
+    ``forward(X, params, out)`` writes A(X X^T) (m,) and ``adjoint(X, r,
+    params, out)`` writes A*(r) X (d, k), A*(r) = sum_i r_i S_i the adjoint
+    on symmetric matrices (S_i symmetric); ``params`` is the user's arrays
+    followed by ``(b, dk, scale)``.  With r = A(X X^T) - b,
+    L = |r|^2 and grad L = 4 A*(r) X (d <S, X X^T> / dX = 2 S X).
+
+    Compiled per operator (a closure over the user's functions, not cached).
+    """
+    import numba
+
+    @numba.njit(cache=False, error_model="numpy")
+    def logp_grad(x, params, grad_out):
+        b, dk, scale = params[-3], params[-2], params[-1]
+        d, k = dk[0], dk[1]
+        n_x = d * k
+        X = x[:n_x].reshape((d, k))
+        r = np.empty(b.shape[0])
+        forward(X, params, r)
+        for i in range(b.shape[0]):
+            r[i] -= b[i]
+        loss = _sum_squares(r)
+        G = grad_out[:n_x].reshape((d, k))
+        adjoint(X, r, params, G)
+        _scale_into(grad_out[:n_x], -4.0 * _point_beta(x, n_x, scale))
+        return _log_density(x, n_x, scale, loss, grad_out)
+
+    return logp_grad
+
+
 @jit(fastmath=REASSOCIATE)  # vectorised k-sums: 9% faster at k = 5
 def completion_logp_grad(x, params, grad_out):
     """logp = -beta sum_e (X_i . X_j - v_e)^2 over observed pairs e = (i, j), i <= j.
@@ -195,8 +334,9 @@ def completion_logp_grad(x, params, grad_out):
     """
     indptr, cols, values, dk, scale = params
     d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
-    G = grad_out.reshape((d, k))
+    n_x = d * k
+    X = x[:n_x].reshape((d, k))
+    G = grad_out[:n_x].reshape((d, k))
     for i in range(d):
         for c in range(k):
             G[i, c] = 0.0
@@ -218,5 +358,5 @@ def completion_logp_grad(x, params, grad_out):
                 G[j, c] += w * X[i, c]
         for c in range(k):
             G[i, c] += gi[c]
-    _scale_into(grad_out, -scale[0])
-    return -scale[0] * loss
+    _scale_into(grad_out[:n_x], -_point_beta(x, n_x, scale))
+    return _log_density(x, n_x, scale, loss, grad_out)
