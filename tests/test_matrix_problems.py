@@ -363,3 +363,30 @@ def test_sensing_normal_equations_match_the_direct_form():
     np.testing.assert_allclose(g_batch, g_direct, rtol=1e-9, atol=1e-12 * np.abs(g_direct).max())
     # Few measurements: the direct form is kept.
     assert not synthetic_problem("sensing", 5, 2, m=10, noise_std=0.01, rng=21)[0].normal_equations
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 9, 17])
+def test_completion_kernel_any_rank_against_the_direct_formula(k):
+    # The kernel pads rows to whole vectors of 8 doubles: one vector (k <= 8, X_i and the
+    # row's gradient in registers, observations in pairs plus an odd one) or several
+    # (k > 8, blocks in memory); every case must give the direct formula.
+    from samplers.matrix.kernels import LANES
+
+    d = 20
+    rng = np.random.default_rng(k)
+    # Every diagonal entry observed (a proper posterior for any rank), 60% of the others.
+    pairs = [(i, j) for i in range(d) for j in range(i, d) if i == j or rng.random() < 0.6]
+    rows, cols = np.array(pairs).T
+    values = rng.standard_normal(rows.size)
+    problem = Completion(rows, cols, values, d, k, beta=BETA)
+    assert (k <= LANES) == (-(-k // LANES) == 1)
+    for X in rng.standard_normal((2, d, k)):
+        Z = X @ X.T
+        r = Z[rows, cols] - values
+        G = np.zeros((d, k))
+        for e, (i, j) in enumerate(zip(rows, cols)):
+            G[i] += 2 * r[e] * X[j]
+            G[j] += 2 * r[e] * X[i]
+        value, grad = problem.logp_and_grad(X)
+        assert value == pytest.approx(-BETA * np.sum(r ** 2), rel=1e-12)
+        np.testing.assert_allclose(grad, -BETA * G.ravel(), rtol=1e-11, atol=1e-11 * np.abs(G).max())

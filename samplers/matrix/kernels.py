@@ -34,8 +34,12 @@ Shared pieces are small compiled helpers, so that the per-point and batched
 sensing evaluators differ only in gemv versus gemm.
 """
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-from .._jit import REASSOCIATE, jit
+from .._jit import jit
 
 __all__ = ["factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
            "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "rank_one_logp_grad",
@@ -321,7 +325,122 @@ def operator_kernel(forward, adjoint):
     return logp_grad
 
 
-@jit(fastmath=REASSOCIATE)  # vectorised k-sums: 9% faster at k = 5
+#: Lanes of the vectors that hold a row of X in the completion kernel: one 64-byte cache line.
+LANES = 8
+_FAST = ("reassoc", "contract")  # never nnan/ninf: the NaN checks of the chain loop stay
+
+
+def _hsum(builder, v):
+    """The sum of the lanes of LLVM vector ``v``, by halving (log2(lanes) shuffles and adds)."""
+    n = v.type.count
+    while n > 1:
+        half = n // 2
+        index = lambda idx: ir.Constant(ir.VectorType(ir.IntType(32), len(idx)), idx)  # noqa: E731
+        v = builder.fadd(builder.shuffle_vector(v, v, index(list(range(half)))),
+                         builder.shuffle_vector(v, v, index(list(range(half, n)))), flags=_FAST)
+        n = half
+    return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+
+
+def _broadcast(builder, value, vec):
+    lane0 = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(lane0, ir.Constant(vec, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), vec.count), [0] * vec.count))
+
+
+@intrinsic
+def _completion_row(typingctx, Xp, Gp, cols, values, start, stop, i, blocks):
+    """Row ``i`` of the completion loss: returns sum_e r_e^2 over its observations
+    e in [start, stop) (pairs (i, cols[e]), r_e = X_i . X_j - values[e]) and adds
+    2 r_e X_j to G_i and 2 r_e X_i to G_j.
+
+    ``Xp``, ``Gp`` are (d, blocks * LANES), X and the gradient with each row padded
+    with zeros to whole vectors of LANES doubles, so that a row's dot product
+    and updates are a few vector instructions.  With one block (k <= LANES) X_i
+    and the row's gradient accumulator stay in vector registers for the whole
+    row; otherwise the blocks are looped over and G_i is updated in memory.
+    Written as LLVM IR because numba runs LLVM without its SLP vectoriser, which
+    leaves the short k-loops scalar (see ``benchmarks/RESULTS.md``).
+    """
+    sig = types.float64(Xp, Gp, cols, values, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        xp, gp, cols_, values_, start, stop, i, blocks = args
+        X = context.make_array(signature.args[0])(context, builder, xp)
+        G = context.make_array(signature.args[1])(context, builder, gp)
+        col = context.make_array(signature.args[2])(context, builder, cols_)
+        val = context.make_array(signature.args[3])(context, builder, values_)
+        dbl, i64 = ir.DoubleType(), ir.IntType(64)
+        vec = ir.VectorType(dbl, LANES)
+        xrows = builder.bitcast(X.data, vec.as_pointer())
+        grows = builder.bitcast(G.data, vec.as_pointer())
+        one = ir.Constant(i64, 1)
+        zero = ir.Constant(vec, [0.0] * LANES)
+        # Two loss accumulators (and two row-gradient ones below): consecutive
+        # observations add into different registers, so the adds do not wait on
+        # each other (halves the loop-carried latency).
+        losses = [cgutils.alloca_once_value(builder, ir.Constant(dbl, 0.0)) for _ in range(2)]
+
+        def row(ptr, r, b):
+            return builder.gep(ptr, [builder.add(builder.mul(r, blocks), b)])
+
+        def residual(e, acc, lane=0):
+            r = builder.fsub(_hsum(builder, acc), builder.load(builder.gep(val.data, [e])))
+            loss = losses[lane]
+            builder.store(builder.fadd(builder.load(loss), builder.fmul(r, r)), loss)
+            return _broadcast(builder, builder.fmul(ir.Constant(dbl, 2.0), r), vec)
+
+        def axpy(ptr, w, v):  # *ptr += w v
+            builder.store(builder.fadd(builder.load(ptr, align=8), builder.fmul(w, v, flags=_FAST),
+                                       flags=_FAST), ptr, align=8)
+
+        with builder.if_else(builder.icmp_signed("==", blocks, one)) as (single, several):
+            with single:
+                first = ir.Constant(i64, 0)
+                xi = builder.load(row(xrows, i, first), align=8)
+                gis = [cgutils.alloca_once_value(builder, zero) for _ in range(2)]  # registers
+
+                def observation(e, lane):
+                    j = builder.sext(builder.load(builder.gep(col.data, [e])), i64)
+                    xj = builder.load(row(xrows, j, first), align=8)
+                    w = residual(e, builder.fmul(xi, xj, flags=_FAST), lane)
+                    axpy(gis[lane], w, xj)
+                    axpy(row(grows, j, first), w, xi)
+
+                # Pairs of observations, then the odd one out.
+                n_pairs = builder.sdiv(builder.sub(stop, start), ir.Constant(i64, 2))
+                with cgutils.for_range(builder, n_pairs) as loop:
+                    e = builder.add(start, builder.mul(loop.index, ir.Constant(i64, 2)))
+                    observation(e, 0)
+                    observation(builder.add(e, one), 1)
+                last = builder.add(start, builder.mul(n_pairs, ir.Constant(i64, 2)))
+                with builder.if_then(builder.icmp_signed("<", last, stop)):
+                    observation(last, 0)
+                gi_row = row(grows, i, first)
+                axpy(gi_row, _broadcast(builder, ir.Constant(dbl, 1.0), vec),
+                     builder.fadd(builder.load(gis[0]), builder.load(gis[1]), flags=_FAST))
+            with several:
+                with cgutils.for_range_slice(builder, start, stop, one) as (e, _):
+                    j = builder.sext(builder.load(builder.gep(col.data, [e])), i64)
+                    acc = cgutils.alloca_once_value(builder, zero)
+                    with cgutils.for_range(builder, blocks) as loop:
+                        b = loop.index
+                        product = builder.fmul(builder.load(row(xrows, i, b), align=8),
+                                               builder.load(row(xrows, j, b), align=8), flags=_FAST)
+                        builder.store(builder.fadd(builder.load(acc), product, flags=_FAST), acc)
+                    w = residual(e, builder.load(acc))
+                    with cgutils.for_range(builder, blocks) as loop:
+                        b = loop.index
+                        xi_b = builder.load(row(xrows, i, b), align=8)
+                        xj_b = builder.load(row(xrows, j, b), align=8)
+                        axpy(row(grows, i, b), w, xj_b)
+                        axpy(row(grows, j, b), w, xi_b)
+        return builder.fadd(builder.load(losses[0]), builder.load(losses[1]))
+
+    return sig, codegen
+
+
+@jit
 def completion_logp_grad(x, params, grad_out):
     """logp = -beta sum_e (X_i . X_j - v_e)^2 over observed pairs e = (i, j), i <= j.
 
@@ -329,34 +448,26 @@ def completion_logp_grad(x, params, grad_out):
     and ``2 r_e X_i`` in row j; for i == j the two updates land in the same
     row, giving the ``4 r_e X_i`` of d(X_i . X_i) = 2 X_i, so no branch is
     needed.  The observations are in compressed rows (``indptr`` (d+1,),
-    int32 ``cols``): row i of X and its gradient accumulator stay in
-    registers/L1 while the pairs (i, j) stream by.  O(|observed| k).
+    int32 ``cols``): X is copied into rows padded to whole vectors of
+    :data:`LANES` doubles (one cache line for k <= 8), and each row's pairs
+    stream by :func:`_completion_row`, with X_i and the row's gradient in
+    vector registers.  O(|observed| k).
     """
     indptr, cols, values, dk, scale = params
     d, k = dk[0], dk[1]
     n_x = d * k
-    X = x[:n_x].reshape((d, k))
-    G = grad_out[:n_x].reshape((d, k))
+    blocks = (k + LANES - 1) // LANES
+    width = blocks * LANES
+    Xp = np.zeros((d, width))
+    Gp = np.zeros((d, width))
     for i in range(d):
         for c in range(k):
-            G[i, c] = 0.0
-    gi = np.empty(k)
+            Xp[i, c] = x[i * k + c]
     loss = 0.0
     for i in range(d):
+        loss += _completion_row(Xp, Gp, cols, values, indptr[i], indptr[i + 1], i, blocks)
+    beta = _point_beta(x, n_x, scale)
+    for i in range(d):
         for c in range(k):
-            gi[c] = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            j = cols[e]
-            acc = 0.0
-            for c in range(k):
-                acc += X[i, c] * X[j, c]
-            r = acc - values[e]
-            loss += r * r
-            w = 2.0 * r
-            for c in range(k):
-                gi[c] += w * X[j, c]
-                G[j, c] += w * X[i, c]
-        for c in range(k):
-            G[i, c] += gi[c]
-    _scale_into(grad_out[:n_x], -_point_beta(x, n_x, scale))
+            grad_out[i * k + c] = -beta * Gp[i, c]
     return _log_density(x, n_x, scale, loss, grad_out)
