@@ -39,7 +39,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .._jit import jit
+from .._jit import REASSOCIATE, jit
 
 __all__ = ["factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
            "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "rank_one_logp_grad",
@@ -233,7 +233,7 @@ def sensing_gram_logp_grad(x, params, grad_out):
     return _one_point(sensing_gram_logp_grad_batch, x, params, grad_out)
 
 
-@jit
+@jit(fastmath=REASSOCIATE)  # vectorised loops over the measurements
 def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
     """Rank-one sensing, f_i(X) = (X^T u_i) . (X^T u_{i+o}) = u_i^T X X^T u_{i+o}, at every row of ``xs``.
 
@@ -247,10 +247,13 @@ def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
         W_i = r_i Y_{i+o},  W_{i+o} += r_i Y_i
 
     (for o = 0 the two updates land on the same row: W_i = 2 r_i Y_i, and
-    grad L = 4 a^T diag(r) a X).  All n points are stacked side by side,
-    X_cat = [X_1 ... X_n] (d, n k), so Y and the gradients are one BLAS-3
-    product each way: 2 * rows(U) * d * n k multiply-adds, O(rows(U) n k)
-    more for r and W, no d x d matrix.
+    grad L = 4 a^T diag(r) a X).  All n points are stacked, X_cat^T =
+    [X_1 ... X_n]^T (n k, d), so Y^T = X_cat^T U^T and the gradients
+    (W^T U) are one BLAS-3 product each way: 2 * rows(U) * d * n k
+    multiply-adds, O(rows(U) n k) more for r and W, no d x d matrix.  The
+    transposed orientation (the n k rows short, the measurements along the
+    rows) is the faster one for OpenBLAS here (``benchmarks/RESULTS.md``), and
+    makes the loops over measurements contiguous.
     """
     U, b, pairing, dk, scale = params
     d, k = dk[0], dk[1]
@@ -259,32 +262,38 @@ def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
     m = b.shape[0]
     o = pairing[0]
     nk = n * k
-    X_cat = np.empty((d, nk))
+    XT = np.empty((nk, d))
     for c in range(n):
         for i in range(d):
             for a in range(k):
-                X_cat[i, c * k + a] = xs[c, i * k + a]
-    Y = np.dot(U, X_cat)
-    W = np.zeros_like(Y)
-    loss = np.zeros(n)
-    for i in range(m):
-        for c in range(n):
-            base = c * k
-            f = 0.0
-            for a in range(k):
-                f += Y[i, base + a] * Y[i + o, base + a]
-            r = f - b[i]
-            loss[c] += r * r
-            for a in range(k):
-                W[i, base + a] += r * Y[i + o, base + a]
-                W[i + o, base + a] += r * Y[i, base + a]
-    G = np.dot(U.T, W)
+                XT[c * k + a, i] = xs[c, i * k + a]
+    YT = np.dot(XT, U.T)
+    WT = np.zeros_like(YT)
+    r = np.empty(m)
+    for c in range(n):
+        for i in range(m):
+            r[i] = -b[i]
+        for a in range(k):
+            y = YT[c * k + a]
+            for i in range(m):
+                r[i] += y[i] * y[i + o]
+        loss = 0.0
+        for i in range(m):
+            loss += r[i] * r[i]
+        for a in range(k):
+            y = YT[c * k + a]
+            w = WT[c * k + a]
+            for i in range(m):
+                w[i] += r[i] * y[i + o]
+            for i in range(m):
+                w[i + o] += r[i] * y[i]
+        lp_out[c] = _log_density(xs[c], n_x, scale, loss, grad_out[c])
+    GT = np.dot(WT, U)
     for c in range(n):
         factor = -2.0 * _point_beta(xs[c], n_x, scale)
         for i in range(d):
             for a in range(k):
-                grad_out[c, i * k + a] = factor * G[i, c * k + a]
-        lp_out[c] = _log_density(xs[c], n_x, scale, loss[c], grad_out[c])
+                grad_out[c, i * k + a] = factor * GT[c * k + a, i]
 
 
 @jit
