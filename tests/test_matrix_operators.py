@@ -223,3 +223,28 @@ def test_intervals_of_m_cover_the_truth(operator, noise_prior):
         covered += inside[iu].sum()
         total += iu[0].size
     assert 0.85 <= covered / total <= 0.95, covered / total
+
+
+@pytest.mark.parametrize("operator", ["rank_one", "rank_one_general"])
+def test_rank_one_kernel_over_several_blocks_of_rows(operator):
+    # The kernel reads U in blocks of RANK_ONE_BLOCK_BYTES (about 218 rows at d = 600): here
+    # several blocks and a partial last one, against the vectorised NumPy loss and gradient.
+    from samplers.matrix.kernels import RANK_ONE_BLOCK_BYTES
+
+    d, k, m = 600, 2, 500
+    rng = np.random.default_rng(9)
+    a, c = rng.standard_normal((m, d)), rng.standard_normal((m, d))
+    b = rng.standard_normal(m)
+    problem = Sensing.rank_one(a, b, k, c=None if operator == "rank_one" else c, beta=BETA)
+    assert problem.u.shape[0] > 2 * RANK_ONE_BLOCK_BYTES // (8 * d)
+    c = a if operator == "rank_one" else c
+    xs = rng.standard_normal((3, d * k)) / np.sqrt(d)
+    grads, lps = np.empty_like(xs), np.empty(3)
+    problem.batch_logp_grad(xs, problem.params, grads, lps)
+    for x, g, lp in zip(xs, grads, lps):
+        X = x.reshape(d, k)
+        Y, Z = a @ X, c @ X
+        r = np.sum(Y * Z, axis=1) - b
+        grad = 2 * (a.T @ (r[:, None] * Z) + c.T @ (r[:, None] * Y))
+        assert lp == pytest.approx(-BETA * r @ r, rel=1e-12)
+        np.testing.assert_allclose(g, -BETA * grad.ravel(), rtol=1e-10, atol=1e-11 * np.abs(grad).max())

@@ -233,67 +233,79 @@ def sensing_gram_logp_grad(x, params, grad_out):
     return _one_point(sensing_gram_logp_grad_batch, x, params, grad_out)
 
 
+#: Bytes of the measurement vectors read per block by the rank-one kernel: well inside L2,
+#: so the block is still cached when the gradient product reads it again.
+RANK_ONE_BLOCK_BYTES = 1 << 20
+
+
 @jit(fastmath=REASSOCIATE)  # vectorised loops over the measurements
 def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
-    """Rank-one sensing, f_i(X) = (X^T u_i) . (X^T u_{i+o}) = u_i^T X X^T u_{i+o}, at every row of ``xs``.
+    """Rank-one sensing, f_i(X) = (X^T u_{s i}) . (X^T u_{s i + s - 1}), at every row of ``xs``.
 
-    ``params = (U, b, [o], dk, scale)``: the m measurement vectors are the
-    first m rows of U, each paired with row ``i + o``: ``o = 0`` for the
-    symmetric b_i = a_i^T M a_i (U = a, (m, d)), ``o = m`` for the general
-    b_i = a_i^T M c_i (U = [a; c], (2m, d)).  With Y = U X and
-    r_i = f_i - b_i,
+    ``params = (U, b, [s], dk, scale)``: measurement i reads rows s i and
+    s i + s - 1 of U: ``s = 1`` for the symmetric b_i = a_i^T M a_i (U = a,
+    (m, d)), ``s = 2`` for the general b_i = a_i^T M c_i (U interleaves a_i
+    and c_i, (2m, d)).  With Y = U X, the rows of measurement i written
+    Y_i and Y'_i, and r_i = Y_i . Y'_i - b_i,
 
-        L = sum_i r_i^2,    grad L = 2 U^T W,
-        W_i = r_i Y_{i+o},  W_{i+o} += r_i Y_i
+        L = sum_i r_i^2,    grad L = 2 U^T W,    W_i = r_i Y'_i,  W'_i += r_i Y_i
 
-    (for o = 0 the two updates land on the same row: W_i = 2 r_i Y_i, and
-    grad L = 4 a^T diag(r) a X).  All n points are stacked, X_cat^T =
-    [X_1 ... X_n]^T (n k, d), so Y^T = X_cat^T U^T and the gradients
-    (W^T U) are one BLAS-3 product each way: 2 * rows(U) * d * n k
+    (for s = 1 both rows are one: W_i = 2 r_i Y_i, grad L = 4 a^T diag(r) a X).
+    All n points are stacked, X_cat^T = [X_1 ... X_n]^T (n k, d), and U is
+    read in blocks of rows that stay in cache between the two BLAS-3
+    products of the block, Y_b^T = X_cat^T U_b^T and G^T += W_b^T U_b: U
+    streams from memory once per call, not twice.  2 * rows(U) * d * n k
     multiply-adds, O(rows(U) n k) more for r and W, no d x d matrix.  The
-    transposed orientation (the n k rows short, the measurements along the
-    rows) is the faster one for OpenBLAS here (``benchmarks/RESULTS.md``), and
-    makes the loops over measurements contiguous.
+    transposed orientation (n k short rows, measurements along them) is
+    the faster GEMM shape for OpenBLAS here and makes the loops over
+    measurements contiguous.
     """
-    U, b, pairing, dk, scale = params
+    U, b, stride, dk, scale = params
     d, k = dk[0], dk[1]
     n_x = d * k
     n = xs.shape[0]
-    m = b.shape[0]
-    o = pairing[0]
+    s = stride[0]
+    last = s - 1
     nk = n * k
+    rows = U.shape[0]
+    block = max(s, (RANK_ONE_BLOCK_BYTES // (8 * d)) // s * s)
     XT = np.empty((nk, d))
     for c in range(n):
         for i in range(d):
             for a in range(k):
                 XT[c * k + a, i] = xs[c, i * k + a]
-    YT = np.dot(XT, U.T)
-    WT = np.zeros_like(YT)
-    r = np.empty(m)
-    for c in range(n):
-        for i in range(m):
-            r[i] = -b[i]
-        for a in range(k):
-            y = YT[c * k + a]
-            for i in range(m):
-                r[i] += y[i] * y[i + o]
-        loss = 0.0
-        for i in range(m):
-            loss += r[i] * r[i]
-        for a in range(k):
-            y = YT[c * k + a]
-            w = WT[c * k + a]
-            for i in range(m):
-                w[i] += r[i] * y[i + o]
-            for i in range(m):
-                w[i + o] += r[i] * y[i]
-        lp_out[c] = _log_density(xs[c], n_x, scale, loss, grad_out[c])
-    GT = np.dot(WT, U)
+    GT = np.zeros((nk, d))
+    loss = np.zeros(n)
+    r = np.empty(block // s)
+    for first in range(0, rows, block):
+        stop = min(rows, first + block)
+        Ub = U[first:stop]
+        mb = (stop - first) // s
+        YT = np.dot(XT, Ub.T)
+        WT = np.zeros_like(YT)
+        for c in range(n):
+            for q in range(mb):
+                r[q] = -b[first // s + q]
+            for a in range(k):
+                y = YT[c * k + a]
+                for q in range(mb):
+                    r[q] += y[s * q] * y[s * q + last]
+            for q in range(mb):
+                loss[c] += r[q] * r[q]
+            for a in range(k):
+                y = YT[c * k + a]
+                w = WT[c * k + a]
+                for q in range(mb):
+                    w[s * q] += r[q] * y[s * q + last]
+                for q in range(mb):
+                    w[s * q + last] += r[q] * y[s * q]
+        GT += np.dot(WT, Ub)
     for c in range(n):
         factor = -2.0 * _point_beta(xs[c], n_x, scale)
         for i in range(d):
             for a in range(k):
                 grad_out[c, i * k + a] = factor * GT[c * k + a, i]
+        lp_out[c] = _log_density(xs[c], n_x, scale, loss[c], grad_out[c])
 
 
 @jit

@@ -497,6 +497,7 @@ class Sensing(MatrixProblem):
     """
 
     operator = "dense"
+    _stride = 1
 
     def __init__(self, A, b, rank, beta=None, *, noise_std=None, noise_prior=None):
         A = check_float_array(A, "A")
@@ -548,8 +549,9 @@ class Sensing(MatrixProblem):
         beta, noise_std, noise_prior
             As for :class:`Sensing`.
 
-        Stored: ``a`` (and ``c``) as one (m, d) or (2m, d) matrix, attribute
-        ``u``; one evaluation is two products of it with X, O(m d k).
+        Stored: ``a`` (m, d), or ``a`` and ``c`` interleaved row by row (2m, d),
+        as attribute ``u``; one evaluation is two products of it with X,
+        O(m d k).
         """
         a = check_float_array(a, "a", ndim=2)
         b = check_float_array(b, "b", ndim=1)
@@ -564,11 +566,14 @@ class Sensing(MatrixProblem):
         noise = _resolve_noise(beta, noise_std, noise_prior)
         self = cls.__new__(cls)
         self.operator = "rank_one" if c is None else "rank_one_general"
+        self._stride = 1 if c is None else 2
         self._b = np.ascontiguousarray(b)
-        self.u = np.ascontiguousarray(a if c is None else np.concatenate([a, c]))
-        pairing = np.array([0 if c is None else m], dtype=np.int64)
+        # General: a_i and c_i interleaved (rows 2i, 2i + 1), so that a block of rows holds
+        # whole measurements (kernels.rank_one_logp_grad_batch).
+        self.u = np.ascontiguousarray(a if c is None else np.stack([a, c], axis=1).reshape(2 * m, d))
+        stride = np.array([1 if c is None else 2], dtype=np.int64)
         MatrixProblem.__init__(self, rank_one_logp_grad, rank_one_logp_grad_batch, d, rank,
-                               (self.u, self._b, pairing), noise, m)
+                               (self.u, self._b, stride), noise, m)
         return self
 
     @classmethod
@@ -669,9 +674,8 @@ class Sensing(MatrixProblem):
             z = np.einsum("...ic,...ic->...i", X[..., iu, :], X[..., ju, :])
             return z @ self.s_packed.T
         if self.operator in ("rank_one", "rank_one_general"):
-            m = self.m
-            Y = self.u[:m] @ X
-            Z = Y if self.operator == "rank_one" else self.u[m:] @ X
+            Y = self.u[0::self._stride] @ X
+            Z = Y if self.operator == "rank_one" else self.u[1::2] @ X
             return np.sum(Y * Z, axis=-1)
         forward = self._user[0]
         flat = X.reshape((-1, self.d, self.rank))
@@ -694,7 +698,7 @@ class Sensing(MatrixProblem):
             a = self.u
             return 0.5 * ((a.T * self._b) @ a / m - np.mean(self._b) * np.eye(d))
         if self.operator == "rank_one_general":
-            W = (self.u[:m].T * self._b) @ self.u[m:] / m
+            W = (self.u[0::2].T * self._b) @ self.u[1::2] / m
             return 0.5 * (W + W.T)
         # A*(b) / m, a block of rank columns of the identity at a time.
         adjoint = self._user[1]
