@@ -233,8 +233,12 @@ def sensing_gram_logp_grad(x, params, grad_out):
     return _one_point(sensing_gram_logp_grad_batch, x, params, grad_out)
 
 
-#: Bytes of the measurement vectors read per block by the rank-one kernel: well inside L2,
-#: so the block is still cached when the gradient product reads it again.
+#: Bytes of the measurement vectors read per block by the rank-one kernel, for up to 10
+#: columns n k: inside L2, so the block is still cached when the gradient product reads it
+#: again (one chain, bandwidth-bound: 1 MB blocks take 21.5 ms at d=1000, k=5, m=20000,
+#: 4 MB blocks 35 ms).  More columns make the products compute-bound, and longer blocks
+#: make OpenBLAS faster (8 chains: 84 ms with 1 MB, 69 ms with 4 MB): the block grows with
+#: n k up to 4x (one BLAS thread, benchmarks/RESULTS.md).
 RANK_ONE_BLOCK_BYTES = 1 << 20
 
 
@@ -268,7 +272,8 @@ def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
     last = s - 1
     nk = n * k
     rows = U.shape[0]
-    block = max(s, (RANK_ONE_BLOCK_BYTES // (8 * d)) // s * s)
+    growth = min(max(nk // 10, 1), 4)
+    block = max(s, (growth * RANK_ONE_BLOCK_BYTES // (8 * d)) // s * s)
     XT = np.empty((nk, d))
     for c in range(n):
         for i in range(d):
