@@ -134,6 +134,15 @@ def test_resume_continues_the_same_chain():
         np.testing.assert_array_equal(
             np.concatenate([first.posterior[name].values, more.posterior[name].values], axis=1),
             whole.posterior[name].values)
+    # Summarising the joined run with the problem as built (its own scale is 1) keeps the
+    # run's sigma and log-sigma scale.
+    import samplers
+    from samplers.matrix import summarize
+
+    joined = summarize(samplers.concat(first, more), problem, first.matrix_summary["X0"].values)
+    np.testing.assert_array_equal(joined.posterior["sigma"].values, whole.posterior["sigma"].values)
+    assert joined.matrix_summary.attrs["log_sigma_scale"] == whole.matrix_summary.attrs["log_sigma_scale"]
+    assert float(joined.matrix_summary["sigma_mean"]) == pytest.approx(float(whole.matrix_summary["sigma_mean"]))
 
 
 def test_initial_points_with_unknown_noise():

@@ -209,7 +209,9 @@ def summarize(idata, problem, X0, ci_prob=0.9):
                     sigma_lower=((), lower), sigma_upper=((), upper))
     attrs = dict(idata.posterior.attrs)
     if unknown:
-        attrs.update(log_sigma_scale=problem.log_sigma_scale)
+        # After concat the draws are already split and the scale is the run's, not problem's.
+        previous = idata[MATRIX_SUMMARY].attrs if MATRIX_SUMMARY in idata.groups() else {}
+        attrs.update(log_sigma_scale=previous.get("log_sigma_scale", problem.log_sigma_scale))
     attrs.update(ci_prob=float(ci_prob), interval_method=method,
                  component_distance=component_distance(X0),
                  n_summary_draws=int(chains * n_draws))
