@@ -8,9 +8,11 @@ run over the chains of a block contiguously,
     r[p] = sum_c X[i, c, p] X[j, c, p] - v,   G[j, c, p] += 2 r[p] X[i, c, p],  ...
 
 with the blocks in a ``prange`` (each thread owns whole blocks: no races).
-Every chain's arithmetic is that of ``completion_logp_grad`` in the same
-order, so results are bit-identical (checked below), and the driver's
-batched loop gives bit-identical draws (also checked).
+Every chain's arithmetic was that of the scalar ``completion_logp_grad`` of
+issue 4 in the same order, so results were bit-identical, and so were the
+driver's draws.  Since issue 15 the per-point kernel works on rows padded
+to 8-double vectors (``kernels._completion_row``), which sums the k products
+in another order: the checks below are now to rounding (relative 1e-12).
 
 Why it is not adopted (figures: ``benchmarks/RESULTS.md``):
 
@@ -129,9 +131,10 @@ def main():
         xs = truth.X.reshape(1, -1) + 0.01 * rng.standard_normal((n, problem.dim))
         grads, lps, grad = np.empty_like(xs), np.empty(n), np.empty(problem.dim)
         completion_logp_grad_batch(xs, problem.params, grads, lps)
-        same = all(problem.logp_grad(xs[c], problem.params, grad) == lps[c]
-                   and np.array_equal(grad, grads[c]) for c in range(n))
-        print(f"n={n}: batched == per point, bit for bit: {same}")
+        same = all(np.isclose(problem.logp_grad(xs[c], problem.params, grad), lps[c], rtol=1e-12)
+                   and np.allclose(grad, grads[c], rtol=1e-12, atol=1e-12 * np.abs(grad).max())
+                   for c in range(n))
+        print(f"n={n}: batched == per point, to rounding: {same}")
 
     batched = samplers.Target(problem.logp_grad, problem.shape, problem.params, name="X",
                               batch_logp_grad=completion_logp_grad_batch)
@@ -151,12 +154,13 @@ def main():
             draws = {}
             for _ in range(2):  # interleaved; the first round also compiles or loads
                 for name, target in (("per point", problem), ("batched", batched)):
-                    idata = samplers.Langevin(step_size=h).sample(target, **kwargs)
+                    idata = samplers.Langevin(step_size=h, metropolis=False).sample(target, **kwargs)
                     rate = chains * kwargs["draws"] / idata.posterior.attrs["sampling_time"]
                     draws[name] = idata.posterior["X"].values
                     print(f"ULA {chains} chain(s), {name}: {rate:,.0f} chain-steps/s, "
                           f"{rate / chains:,.0f} per chain")
-            print("  draws bit-identical:", np.array_equal(draws["per point"], draws["batched"]))
+            print("  draws equal to rounding:",
+                  np.allclose(draws["per point"], draws["batched"], rtol=1e-9, atol=1e-12))
     print(load.report())
 
 

@@ -27,6 +27,12 @@ compiled counterpart, for moves inside the chain loop, is
 into ``posterior`` (so ``arviz.summary`` gives their R-hat and ESS),
 the component into ``sample_stats``, and the M summaries, X0, R-hat and ESS
 of the invariants into a ``matrix_summary`` group.
+
+With an unknown noise level the sampled coordinates are (vec X, log sigma):
+``posterior.X`` is then the (d, k) part and ``posterior.sigma`` the noise
+level (rotation invariant, so it is one of the invariants: R-hat, ESS), with
+its mean, sd and equal-tailed interval in ``matrix_summary``
+(``sigma_mean``, ``sigma_sd``, ``sigma_lower``, ``sigma_upper``).
 """
 import numpy as np
 
@@ -154,13 +160,25 @@ def summarize(idata, problem, X0, ci_prob=0.9):
 
     az = arviz()
     X0 = np.asarray(X0, dtype=np.float64).reshape(problem.d, problem.rank)
+    unknown = problem.unknown_noise
+    if unknown:
+        for group in ("posterior", "warmup_posterior"):
+            if group in idata.groups():
+                setattr(idata, group, _split_noise(getattr(idata, group), problem))
     post = idata.posterior
     draws = post[problem.name].values                        # (chain, draw, d, k)
     chains, n_draws = draws.shape[:2]
     R, distance, component = procrustes(draws, X0)
     sv = singular_values(draws)
-    # The loss of every draw is already known: log p = -beta * loss was recorded.
-    loss = -idata.sample_stats["lp"].values / problem.beta
+    # The loss of every draw is already known from the recorded log density:
+    # log p = -beta * loss, or -(m + 2a) s - (loss / 2 + b0) exp(-2 s) with s = log sigma.
+    lp = idata.sample_stats["lp"].values
+    if unknown:
+        log_sigma = np.log(post["sigma"].values)
+        m2a, b0 = problem.params[-1][1:]
+        loss = 2.0 * ((-lp - m2a * log_sigma) * np.exp(2.0 * log_sigma) - b0)
+    else:
+        loss = -lp / problem.beta
     aligned = draws @ np.swapaxes(R, -1, -2)
     dims = ("chain", "draw")
     idata.posterior = post.assign(
@@ -169,7 +187,7 @@ def summarize(idata, problem, X0, ci_prob=0.9):
         **{f"{problem.name}_aligned": (dims + post[problem.name].dims[2:], aligned)})
     idata.sample_stats = idata.sample_stats.assign(component=(dims, component))
 
-    invariants = ["loss", "distance", "singular_values"]
+    invariants = ["loss", "distance", "singular_values"] + (["sigma"] if unknown else [])
     table = az.summary(idata, var_names=invariants, kind="diagnostics")
     mean, sd, lower, upper, method = m_summary(
         draws.reshape(chains * n_draws, problem.d, problem.rank), ci_prob)
@@ -184,7 +202,16 @@ def summarize(idata, problem, X0, ci_prob=0.9):
     }
     if hasattr(problem, "observed_mask"):
         data["observed"] = (m_dims, problem.observed_mask())
+    if unknown:
+        sigma = post["sigma"].values.reshape(-1)
+        lower, upper = np.quantile(sigma, [(1.0 - ci_prob) / 2.0, (1.0 + ci_prob) / 2.0])
+        data.update(sigma_mean=((), sigma.mean()), sigma_sd=((), sigma.std(ddof=1)),
+                    sigma_lower=((), lower), sigma_upper=((), upper))
     attrs = dict(idata.posterior.attrs)
+    if unknown:
+        # After concat the draws are already split and the scale is the run's, not problem's.
+        previous = idata[MATRIX_SUMMARY].attrs if MATRIX_SUMMARY in idata.groups() else {}
+        attrs.update(log_sigma_scale=previous.get("log_sigma_scale", problem.log_sigma_scale))
     attrs.update(ci_prob=float(ci_prob), interval_method=method,
                  component_distance=component_distance(X0),
                  n_summary_draws=int(chains * n_draws))
@@ -194,3 +221,19 @@ def summarize(idata, problem, X0, ci_prob=0.9):
     else:
         idata.add_groups({MATRIX_SUMMARY: group})
     return idata
+
+
+def _split_noise(dataset, problem):
+    """A posterior of flat draws (vec X, log sigma) as ``X`` (d, k) and ``sigma``;
+    unchanged when already split (``summarize`` after ``concat``)."""
+    name = problem.name
+    values = dataset[name].values
+    if values.shape[2:] == (problem.d, problem.rank):
+        return dataset
+    flat_dims = dataset[name].dims[2:]
+    chains, n_draws = values.shape[:2]
+    X = values[..., :-1].reshape(chains, n_draws, problem.d, problem.rank)
+    out = dataset.drop_vars([name] + [dim for dim in flat_dims if dim in dataset.coords])
+    dims = ("chain", "draw")
+    return out.assign({name: (dims + (f"{name}_dim_0", f"{name}_dim_1"), X),
+                       "sigma": (dims, problem.sigma_of(values[..., -1]))})

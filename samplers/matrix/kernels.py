@@ -13,15 +13,37 @@ optimisation helpers use them.  The ``*_batch`` forms are the
 every row of ``xs`` in one call, two matrix-matrix products instead of two
 matrix-vector products per row.
 
+**Unknown noise.**  A point may carry one more coordinate than ``d k``: then
+its last entry is ``u = log(sigma) / tau`` and the density is the joint
+posterior of (X, s = tau u) with an inverse-gamma prior IG(a, b0) on sigma^2
+(``scale = [tau, m + 2 a, b0]``, ``m`` the number of independent
+observations)::
+
+    log p(X, s) = -(m + 2 a) s - (L(X) / 2 + b0) exp(-2 s)
+
+(the likelihood sigma^-m exp(-L / (2 sigma^2)) times the prior
+(sigma^2)^(-a-1) exp(-b0 / sigma^2) times the Jacobian d sigma^2 / ds =
+2 sigma^2; the constant tau changes no density), so the X part is the
+known-noise density at ``beta = exp(-2 s) / 2`` and
+d log p / du = tau (-(m + 2 a) + (L + 2 b0) exp(-2 s)).  tau only scales the
+coordinate, so that a Langevin step suits it as well as X (``MatrixLangevin``).
+:func:`_point_beta` and :func:`_log_density` are the only places that
+tell the two cases apart, so every kernel serves both with one params type.
+
 Shared pieces are small compiled helpers, so that the per-point and batched
 sensing evaluators differ only in gemv versus gemm.
 """
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .._jit import REASSOCIATE, jit
 
 __all__ = ["factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
-           "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "completion_logp_grad"]
+           "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "rank_one_logp_grad",
+           "rank_one_logp_grad_batch", "completion_logp_grad", "operator_kernel"]
 
 
 @jit
@@ -38,6 +60,29 @@ def _scale_into(grad_out, factor):
         grad_out[i] *= factor
 
 
+@jit(inline="always")
+def _point_beta(x, n, scale):
+    """The inverse temperature at point ``x``: ``scale[0]`` when ``x`` is X alone
+    (``n = d k`` coordinates), ``exp(-2 s) / 2`` when its last entry is u, s = tau u = log sigma."""
+    if x.shape[0] == n:
+        return scale[0]
+    return 0.5 * np.exp(-2.0 * scale[0] * x[n])
+
+
+@jit(inline="always")
+def _log_density(x, n, scale, loss, grad_out):
+    """log p from the loss L at ``x``: ``-scale[0] L``, or with s = tau u = log sigma the
+    joint ``-(m + 2 a) s - (L / 2 + b0) exp(-2 s)`` (module docstring), whose u-derivative
+    it writes into ``grad_out[n]``.  The X part of the gradient is the caller's:
+    ``-_point_beta(...) grad L``."""
+    if x.shape[0] == n:
+        return -scale[0] * loss
+    s = scale[0] * x[n]
+    e = np.exp(-2.0 * s)
+    grad_out[n] = scale[0] * (-scale[1] + (loss + 2.0 * scale[2]) * e)
+    return -scale[1] * s - (0.5 * loss + scale[2]) * e
+
+
 @jit
 def factorization_logp_grad(x, params, grad_out):
     """logp = -beta ||X X^T - M||_F^2, grad = -4 beta (X X^T - M) X (M symmetric).
@@ -46,13 +91,14 @@ def factorization_logp_grad(x, params, grad_out):
     """
     M, dk, scale = params
     d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
+    n = d * k
+    X = x[:n].reshape((d, k))
     R = np.dot(X, X.T)
     R -= M
     loss = _sum_squares(R.reshape(d * d))
-    np.dot(R, X, grad_out.reshape((d, k)))
-    _scale_into(grad_out, -4.0 * scale[0])
-    return -scale[0] * loss
+    np.dot(R, X, grad_out[:n].reshape((d, k)))
+    _scale_into(grad_out[:n], -4.0 * _point_beta(x, n, scale))
+    return _log_density(x, n, scale, loss, grad_out)
 
 
 @jit
@@ -75,7 +121,7 @@ def _pack_grams(xs, d, k, p):
     n = xs.shape[0]
     P = np.empty((n, p))
     for c in range(n):
-        _pack_gram(xs[c].reshape((d, k)), P[c])
+        _pack_gram(xs[c][:d * k].reshape((d, k)), P[c])
     return P
 
 
@@ -121,13 +167,15 @@ def sensing_logp_grad_batch(xs, params, grad_out, lp_out):
     d, k = dk[0], dk[1]
     n = xs.shape[0]
     P = _pack_grams(xs, d, k, s_packed.shape[1])
+    dk_n = d * k
     R = np.dot(P, s_packed.T)
     for c in range(n):
         R[c] -= b
-        lp_out[c] = -scale[0] * _sum_squares(R[c])
+        lp_out[c] = _log_density(xs[c], dk_n, scale, _sum_squares(R[c]), grad_out[c])
     G = np.dot(R, s_packed)
     for c in range(n):
-        _unpack_grad(G[c], xs[c].reshape((d, k)), grad_out[c].reshape((d, k)), -scale[0])
+        _unpack_grad(G[c], xs[c][:dk_n].reshape((d, k)), grad_out[c][:dk_n].reshape((d, k)),
+                     -_point_beta(xs[c], dk_n, scale))
 
 
 @jit
@@ -145,11 +193,14 @@ def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
     d, k = dk[0], dk[1]
     n = xs.shape[0]
     P = _pack_grams(xs, d, k, gram.shape[1])
+    dk_n = d * k
     G = np.dot(P, gram)  # Q is symmetric: row c of G is Q z_c
     for row in range(n):
         G[row] -= c
-        lp_out[row] = -scale[0] * _gram_loss(P[row], G[row], c, bb[0])
-        _unpack_grad(G[row], xs[row].reshape((d, k)), grad_out[row].reshape((d, k)), -scale[0])
+        lp_out[row] = _log_density(xs[row], dk_n, scale, _gram_loss(P[row], G[row], c, bb[0]),
+                                   grad_out[row])
+        _unpack_grad(G[row], xs[row][:dk_n].reshape((d, k)),
+                     grad_out[row][:dk_n].reshape((d, k)), -_point_beta(xs[row], dk_n, scale))
 
 
 @jit
@@ -182,7 +233,240 @@ def sensing_gram_logp_grad(x, params, grad_out):
     return _one_point(sensing_gram_logp_grad_batch, x, params, grad_out)
 
 
-@jit(fastmath=REASSOCIATE)  # vectorised k-sums: 9% faster at k = 5
+#: Bytes of the measurement vectors read per block by the rank-one kernel, for up to 10
+#: columns n k: inside L2, so the block is still cached when the gradient product reads it
+#: again (one chain, bandwidth-bound: 1 MB blocks take 21.5 ms at d=1000, k=5, m=20000,
+#: 4 MB blocks 35 ms).  More columns make the products compute-bound, and longer blocks
+#: make OpenBLAS faster (8 chains: 84 ms with 1 MB, 69 ms with 4 MB): the block grows with
+#: n k up to 4x (one BLAS thread, benchmarks/RESULTS.md).
+RANK_ONE_BLOCK_BYTES = 1 << 20
+
+
+@jit(fastmath=REASSOCIATE)  # vectorised loops over the measurements
+def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
+    """Rank-one sensing, f_i(X) = (X^T u_{s i}) . (X^T u_{s i + s - 1}), at every row of ``xs``.
+
+    ``params = (U, b, [s], dk, scale)``: measurement i reads rows s i and
+    s i + s - 1 of U: ``s = 1`` for the symmetric b_i = a_i^T M a_i (U = a,
+    (m, d)), ``s = 2`` for the general b_i = a_i^T M c_i (U interleaves a_i
+    and c_i, (2m, d)).  With Y = U X, the rows of measurement i written
+    Y_i and Y'_i, and r_i = Y_i . Y'_i - b_i,
+
+        L = sum_i r_i^2,    grad L = 2 U^T W,    W_i = r_i Y'_i,  W'_i += r_i Y_i
+
+    (for s = 1 both rows are one: W_i = 2 r_i Y_i, grad L = 4 a^T diag(r) a X).
+    All n points are stacked, X_cat^T = [X_1 ... X_n]^T (n k, d), and U is
+    read in blocks of rows that stay in cache between the two BLAS-3
+    products of the block, Y_b^T = X_cat^T U_b^T and G^T += W_b^T U_b: U
+    streams from memory once per call, not twice.  2 * rows(U) * d * n k
+    multiply-adds, O(rows(U) n k) more for r and W, no d x d matrix.  The
+    transposed orientation (n k short rows, measurements along them) is
+    the faster GEMM shape for OpenBLAS here and makes the loops over
+    measurements contiguous.
+    """
+    U, b, stride, dk, scale = params
+    d, k = dk[0], dk[1]
+    n_x = d * k
+    n = xs.shape[0]
+    s = stride[0]
+    last = s - 1
+    nk = n * k
+    rows = U.shape[0]
+    growth = min(max(nk // 10, 1), 4)
+    block = max(s, (growth * RANK_ONE_BLOCK_BYTES // (8 * d)) // s * s)
+    XT = np.empty((nk, d))
+    for c in range(n):
+        for i in range(d):
+            for a in range(k):
+                XT[c * k + a, i] = xs[c, i * k + a]
+    GT = np.zeros((nk, d))
+    loss = np.zeros(n)
+    r = np.empty(block // s)
+    for first in range(0, rows, block):
+        stop = min(rows, first + block)
+        Ub = U[first:stop]
+        mb = (stop - first) // s
+        YT = np.dot(XT, Ub.T)
+        WT = np.zeros_like(YT)
+        for c in range(n):
+            for q in range(mb):
+                r[q] = -b[first // s + q]
+            for a in range(k):
+                y = YT[c * k + a]
+                for q in range(mb):
+                    r[q] += y[s * q] * y[s * q + last]
+            for q in range(mb):
+                loss[c] += r[q] * r[q]
+            for a in range(k):
+                y = YT[c * k + a]
+                w = WT[c * k + a]
+                for q in range(mb):
+                    w[s * q] += r[q] * y[s * q + last]
+                for q in range(mb):
+                    w[s * q + last] += r[q] * y[s * q]
+        GT += np.dot(WT, Ub)
+    for c in range(n):
+        factor = -2.0 * _point_beta(xs[c], n_x, scale)
+        for i in range(d):
+            for a in range(k):
+                grad_out[c, i * k + a] = factor * GT[c * k + a, i]
+        lp_out[c] = _log_density(xs[c], n_x, scale, loss[c], grad_out[c])
+
+
+@jit
+def rank_one_logp_grad(x, params, grad_out):
+    """One point of :func:`rank_one_logp_grad_batch`."""
+    return _one_point(rank_one_logp_grad_batch, x, params, grad_out)
+
+
+def operator_kernel(forward, adjoint):
+    """``logp_grad(x, params, grad_out)`` of sensing with a user operator A.
+
+    ``forward(X, params, out)`` writes A(X X^T) (m,) and ``adjoint(X, r,
+    params, out)`` writes A*(r) X (d, k), A*(r) = sum_i r_i S_i the adjoint
+    on symmetric matrices (S_i symmetric); ``params`` is the user's arrays
+    followed by ``(b, dk, scale)``.  With r = A(X X^T) - b,
+    L = |r|^2 and grad L = 4 A*(r) X (d <S, X X^T> / dX = 2 S X).
+
+    Compiled per operator (a closure over the user's functions, not cached).
+    """
+    import numba
+
+    @numba.njit(cache=False, error_model="numpy")
+    def logp_grad(x, params, grad_out):
+        b, dk, scale = params[-3], params[-2], params[-1]
+        d, k = dk[0], dk[1]
+        n_x = d * k
+        X = x[:n_x].reshape((d, k))
+        r = np.empty(b.shape[0])
+        forward(X, params, r)
+        for i in range(b.shape[0]):
+            r[i] -= b[i]
+        loss = _sum_squares(r)
+        G = grad_out[:n_x].reshape((d, k))
+        adjoint(X, r, params, G)
+        _scale_into(grad_out[:n_x], -4.0 * _point_beta(x, n_x, scale))
+        return _log_density(x, n_x, scale, loss, grad_out)
+
+    return logp_grad
+
+
+#: Lanes of the vectors that hold a row of X in the completion kernel: one 64-byte cache line.
+LANES = 8
+_FAST = ("reassoc", "contract")  # never nnan/ninf: the NaN checks of the chain loop stay
+
+
+def _hsum(builder, v):
+    """The sum of the lanes of LLVM vector ``v``, by halving (log2(lanes) shuffles and adds)."""
+    n = v.type.count
+    while n > 1:
+        half = n // 2
+        index = lambda idx: ir.Constant(ir.VectorType(ir.IntType(32), len(idx)), idx)  # noqa: E731
+        v = builder.fadd(builder.shuffle_vector(v, v, index(list(range(half)))),
+                         builder.shuffle_vector(v, v, index(list(range(half, n)))), flags=_FAST)
+        n = half
+    return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+
+
+def _broadcast(builder, value, vec):
+    lane0 = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(lane0, ir.Constant(vec, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), vec.count), [0] * vec.count))
+
+
+@intrinsic
+def _completion_row(typingctx, Xp, Gp, cols, values, start, stop, i, blocks):
+    """Row ``i`` of the completion loss: returns sum_e r_e^2 over its observations
+    e in [start, stop) (pairs (i, cols[e]), r_e = X_i . X_j - values[e]) and adds
+    2 r_e X_j to G_i and 2 r_e X_i to G_j.
+
+    ``Xp``, ``Gp`` are (d, blocks * LANES), X and the gradient with each row padded
+    with zeros to whole vectors of LANES doubles, so that a row's dot product
+    and updates are a few vector instructions.  With one block (k <= LANES) X_i
+    and the row's gradient accumulator stay in vector registers for the whole
+    row; otherwise the blocks are looped over and G_i is updated in memory.
+    Written as LLVM IR because numba runs LLVM without its SLP vectoriser, which
+    leaves the short k-loops scalar (see ``benchmarks/RESULTS.md``).
+    """
+    sig = types.float64(Xp, Gp, cols, values, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        xp, gp, cols_, values_, start, stop, i, blocks = args
+        X = context.make_array(signature.args[0])(context, builder, xp)
+        G = context.make_array(signature.args[1])(context, builder, gp)
+        col = context.make_array(signature.args[2])(context, builder, cols_)
+        val = context.make_array(signature.args[3])(context, builder, values_)
+        dbl, i64 = ir.DoubleType(), ir.IntType(64)
+        vec = ir.VectorType(dbl, LANES)
+        xrows = builder.bitcast(X.data, vec.as_pointer())
+        grows = builder.bitcast(G.data, vec.as_pointer())
+        one = ir.Constant(i64, 1)
+        zero = ir.Constant(vec, [0.0] * LANES)
+        # Two loss accumulators (and two row-gradient ones below): consecutive
+        # observations add into different registers, so the adds do not wait on
+        # each other (halves the loop-carried latency).
+        losses = [cgutils.alloca_once_value(builder, ir.Constant(dbl, 0.0)) for _ in range(2)]
+
+        def row(ptr, r, b):
+            return builder.gep(ptr, [builder.add(builder.mul(r, blocks), b)])
+
+        def residual(e, acc, lane=0):
+            r = builder.fsub(_hsum(builder, acc), builder.load(builder.gep(val.data, [e])))
+            loss = losses[lane]
+            builder.store(builder.fadd(builder.load(loss), builder.fmul(r, r)), loss)
+            return _broadcast(builder, builder.fmul(ir.Constant(dbl, 2.0), r), vec)
+
+        def axpy(ptr, w, v):  # *ptr += w v
+            builder.store(builder.fadd(builder.load(ptr, align=8), builder.fmul(w, v, flags=_FAST),
+                                       flags=_FAST), ptr, align=8)
+
+        with builder.if_else(builder.icmp_signed("==", blocks, one)) as (single, several):
+            with single:
+                first = ir.Constant(i64, 0)
+                xi = builder.load(row(xrows, i, first), align=8)
+                gis = [cgutils.alloca_once_value(builder, zero) for _ in range(2)]  # registers
+
+                def observation(e, lane):
+                    j = builder.sext(builder.load(builder.gep(col.data, [e])), i64)
+                    xj = builder.load(row(xrows, j, first), align=8)
+                    w = residual(e, builder.fmul(xi, xj, flags=_FAST), lane)
+                    axpy(gis[lane], w, xj)
+                    axpy(row(grows, j, first), w, xi)
+
+                # Pairs of observations, then the odd one out.
+                n_pairs = builder.sdiv(builder.sub(stop, start), ir.Constant(i64, 2))
+                with cgutils.for_range(builder, n_pairs) as loop:
+                    e = builder.add(start, builder.mul(loop.index, ir.Constant(i64, 2)))
+                    observation(e, 0)
+                    observation(builder.add(e, one), 1)
+                last = builder.add(start, builder.mul(n_pairs, ir.Constant(i64, 2)))
+                with builder.if_then(builder.icmp_signed("<", last, stop)):
+                    observation(last, 0)
+                gi_row = row(grows, i, first)
+                axpy(gi_row, _broadcast(builder, ir.Constant(dbl, 1.0), vec),
+                     builder.fadd(builder.load(gis[0]), builder.load(gis[1]), flags=_FAST))
+            with several:
+                with cgutils.for_range_slice(builder, start, stop, one) as (e, _):
+                    j = builder.sext(builder.load(builder.gep(col.data, [e])), i64)
+                    acc = cgutils.alloca_once_value(builder, zero)
+                    with cgutils.for_range(builder, blocks) as loop:
+                        b = loop.index
+                        product = builder.fmul(builder.load(row(xrows, i, b), align=8),
+                                               builder.load(row(xrows, j, b), align=8), flags=_FAST)
+                        builder.store(builder.fadd(builder.load(acc), product, flags=_FAST), acc)
+                    w = residual(e, builder.load(acc))
+                    with cgutils.for_range(builder, blocks) as loop:
+                        b = loop.index
+                        xi_b = builder.load(row(xrows, i, b), align=8)
+                        xj_b = builder.load(row(xrows, j, b), align=8)
+                        axpy(row(grows, i, b), w, xj_b)
+                        axpy(row(grows, j, b), w, xi_b)
+        return builder.fadd(builder.load(losses[0]), builder.load(losses[1]))
+
+    return sig, codegen
+
+
+@jit
 def completion_logp_grad(x, params, grad_out):
     """logp = -beta sum_e (X_i . X_j - v_e)^2 over observed pairs e = (i, j), i <= j.
 
@@ -190,33 +474,26 @@ def completion_logp_grad(x, params, grad_out):
     and ``2 r_e X_i`` in row j; for i == j the two updates land in the same
     row, giving the ``4 r_e X_i`` of d(X_i . X_i) = 2 X_i, so no branch is
     needed.  The observations are in compressed rows (``indptr`` (d+1,),
-    int32 ``cols``): row i of X and its gradient accumulator stay in
-    registers/L1 while the pairs (i, j) stream by.  O(|observed| k).
+    int32 ``cols``): X is copied into rows padded to whole vectors of
+    :data:`LANES` doubles (one cache line for k <= 8), and each row's pairs
+    stream by :func:`_completion_row`, with X_i and the row's gradient in
+    vector registers.  O(|observed| k).
     """
     indptr, cols, values, dk, scale = params
     d, k = dk[0], dk[1]
-    X = x.reshape((d, k))
-    G = grad_out.reshape((d, k))
+    n_x = d * k
+    blocks = (k + LANES - 1) // LANES
+    width = blocks * LANES
+    Xp = np.zeros((d, width))
+    Gp = np.zeros((d, width))
     for i in range(d):
         for c in range(k):
-            G[i, c] = 0.0
-    gi = np.empty(k)
+            Xp[i, c] = x[i * k + c]
     loss = 0.0
     for i in range(d):
+        loss += _completion_row(Xp, Gp, cols, values, indptr[i], indptr[i + 1], i, blocks)
+    beta = _point_beta(x, n_x, scale)
+    for i in range(d):
         for c in range(k):
-            gi[c] = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            j = cols[e]
-            acc = 0.0
-            for c in range(k):
-                acc += X[i, c] * X[j, c]
-            r = acc - values[e]
-            loss += r * r
-            w = 2.0 * r
-            for c in range(k):
-                gi[c] += w * X[j, c]
-                G[j, c] += w * X[i, c]
-        for c in range(k):
-            G[i, c] += gi[c]
-    _scale_into(grad_out, -scale[0])
-    return -scale[0] * loss
+            grad_out[i * k + c] = -beta * Gp[i, c]
+    return _log_density(x, n_x, scale, loss, grad_out)

@@ -19,6 +19,18 @@ time, and p is the equal-weight union of the two.  So the sampler
    (``kernels.symmetry``) that jumps between E1 and E2;
 5. summarises the draws by invariants (``invariants.summarize``).
 
+With an unknown noise level (a problem built without ``beta`` and
+``noise_std``) the chains move on (X, u) jointly, u = log(sigma) / tau,
+starting at log sigma = its conditional mode s0 given X0.  In log sigma the
+curvature is only 2 (m + 2a), usually far below lambda_X, that of the X
+block (beta(s0) times the loss Hessian's); at the step 0.1 / lambda_X its
+autocorrelation time would be ~lambda_X / (0.2 (m + 2a)) steps.  So the
+coordinate is stretched (``MatrixProblem.with_log_sigma_scale``) with
+tau^2 = lambda_X / (4 (m + 2a)): curvature lambda_X / 2 in u, about 20
+steps of autocorrelation, and lambda_max (of the joint Hessian) still
+lambda_X.  tau is kept in ``matrix_summary.attrs["log_sigma_scale"]``
+(``resume`` reuses it); ``posterior.sigma`` is in natural units.
+
 The loop is the package's engine; matrix sensing evaluates all chains in one
 BLAS product per step (``Target.batch_logp_grad``).
 """
@@ -61,7 +73,9 @@ class MatrixLangevin(Langevin):
     metropolis : bool
         ``False``: ULA, as in the paper.  ``True``: MALA (exact for any h).
     symmetry_moves : bool
-        After every Langevin step, replace X by X O with O Haar on O(k).
+        After every Langevin step, replace X by X O with O Haar on O(k).  Not
+        available yet for problems with an unknown noise level (the engine's
+        move acts on the whole point).
     step_scale : float
         The constant of the default step size.
     ci_prob : float
@@ -120,13 +134,24 @@ class MatrixLangevin(Langevin):
         """As :meth:`Sampler.sample`; ``initial=None`` starts chain c at X0 R_c on piece
         E1 (even c) or E2 (odd c).  The same ``rng`` gives the same rotations and draws.
         R-hat and ESS are checked on the invariants (``INVARIANTS``), not on X itself,
-        whose chains sit on different points of the orbit."""
+        whose chains sit on different points of the orbit.
+
+        With an unknown noise level, ``initial`` gives X, (d, k) or (chains, d, k),
+        log sigma then starting at its conditional mode, or the points (vec X, log sigma),
+        (d k + 1,) or (chains, d k + 1).
+        """
         self._check_target(target)
+        self._check_symmetry(target)
         chains = check_count(chains, "chains")
         seed = make_seed(rng)
         X0 = self.reference_point(target)
+        if target.unknown_noise:
+            target = self.stretched(target, X0)
         if initial is None:
-            initial = np.stack([X0 @ _rotation(target.rank, seed, c) for c in range(chains)])
+            initial = np.stack([target.point(X0 @ _rotation(target.rank, seed, c))
+                                for c in range(chains)])
+        elif target.unknown_noise:
+            initial = _noise_initial(target, initial)
         idata = super().sample(target, draws, tune=tune, chains=chains, rng=seed,
                                initial=initial, thin=thin, progressbar=progressbar,
                                save_warmup=save_warmup, check_convergence=False)
@@ -139,27 +164,58 @@ class MatrixLangevin(Langevin):
         if MATRIX_SUMMARY not in idata.groups():
             raise ValueError("idata has no matrix_summary group: it was not made by MatrixLangevin")
         X0 = idata[MATRIX_SUMMARY]["X0"].values
+        if target.unknown_noise:
+            tau = idata[MATRIX_SUMMARY].attrs.get("log_sigma_scale")
+            if tau is None:
+                raise ValueError("idata was made with a known noise level, target has an "
+                                 "unknown one (noise_std=None)")
+            target = target.with_log_sigma_scale(tau)
         more = super().resume(idata, target, draws, thin=thin, progressbar=progressbar,
                               check_convergence=False)
         return self._summarize(more, target, X0, check_convergence)
+
+    @staticmethod
+    def convergence_variables(target):
+        """The posterior variables whose R-hat and ESS are checked: the invariants, and
+        sigma when the noise level is sampled."""
+        return INVARIANTS + (("sigma",) if getattr(target, "unknown_noise", False) else ())
 
     def _summarize(self, idata, target, X0, check_convergence):
         """The invariants and the summary of M, then R-hat and ESS of the invariants."""
         idata = summarize(idata, target, X0, self.ci_prob)
         if check_bool(check_convergence, "check_convergence"):
-            convergence.warn_convergence(idata, INVARIANTS, stacklevel=3, label=self.name,
-                                         divergences=False)
+            convergence.warn_convergence(idata, self.convergence_variables(target), stacklevel=3,
+                                         label=self.name, divergences=False)
         return idata
 
-    def default_step_size(self, problem, X):
+    @staticmethod
+    def stretched(problem, X0):
+        """``problem`` (unknown noise) with its log-sigma coordinate stretched for Langevin:
+        tau^2 = lambda_X / (4 (m + 2a)), lambda_X = beta(s0) times the top eigenvalue of the
+        loss Hessian at X0 (see the module docstring)."""
+        s0 = problem.log_sigma_mode(X0)
+        lam_x = 0.5 * np.exp(-2.0 * s0) * problem.loss_hessian_max_eig(X0)
+        m2a = problem.m_independent + 2.0 * problem.noise_prior[0]
+        return problem.with_log_sigma_scale(float(np.sqrt(lam_x / (4.0 * m2a))))
+
+    def default_step_size(self, problem, x):
         """``step_scale / lambda_max``: lambda_max the largest eigenvalue of the Hessian of
-        -log p at X (d, k) (rotation invariant, so any point of the orbit gives it)."""
-        return self.step_scale / problem.hessian_max_eig(np.reshape(X, (problem.d, problem.rank)))
+        -log p at ``x`` (rotation invariant, so any point of the orbit gives it): X (d, k)
+        or a flat point of the target; with an unknown noise level, log sigma is its last
+        coordinate, or the conditional mode given X when ``x`` is X alone."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        n = problem.d * problem.rank
+        log_sigma = None
+        if problem.unknown_noise and x.size == n + 1:
+            log_sigma = x[n] * problem.log_sigma_scale
+        return self.step_scale / problem.hessian_max_eig(x[:n].reshape(problem.d, problem.rank),
+                                                         log_sigma)
 
     def plan(self, target, tune=None, initial=None):
         """Langevin's plan with the step size fixed (``default_step_size`` at the first
         initial point, or at ``reference_point`` when ``initial`` is not given) and, with
         ``symmetry_moves``, orthogonal moves of rank ``k``."""
+        self._check_symmetry(target)
         plan = super().plan(target, tune, initial)
         step_size = self.step_size
         if step_size is None:
@@ -169,8 +225,36 @@ class MatrixLangevin(Langevin):
                        rounds=single_round(plan.tune), adaptation=None,
                        symmetry_rank=target.rank if self.symmetry_moves else 0)
 
+    def _check_symmetry(self, target):
+        # The engine's orthogonal move acts on a (d, k) reshape of the whole point; with
+        # log sigma appended it would need to skip that coordinate (asked of the engine).
+        if self.symmetry_moves and isinstance(target, MatrixProblem) and target.unknown_noise:
+            raise ValueError("symmetry_moves=True is not available with an unknown noise level "
+                             "(noise_std=None): the orthogonal move would act on log sigma too; "
+                             "use symmetry_moves=False or give noise_std")
+
     @staticmethod
     def _check_target(target):
         if not isinstance(target, MatrixProblem):
             raise TypeError("target must be a samplers.matrix problem (Factorization, Sensing or "
                             f"Completion), got {type(target).__name__}")
+
+
+def _noise_initial(problem, initial):
+    """``initial`` of an unknown-noise problem in its coordinates (vec X, log(sigma) / tau):
+    from X, (d, k) or (chains, d, k), with log sigma at its conditional mode, or from
+    points (vec X, log sigma), (d k + 1,) or (chains, d k + 1)."""
+    arr = np.asarray(initial, dtype=np.float64)
+    n = problem.d * problem.rank
+    if arr.shape[-2:] == (problem.d, problem.rank) and arr.ndim in (2, 3):
+        points = np.stack([problem.point(X) for X in arr.reshape(-1, problem.d, problem.rank)])
+    elif arr.shape[-1] == n + 1 and arr.ndim in (1, 2):
+        points = arr.reshape(-1, n + 1).copy()
+        points[:, -1] /= problem.log_sigma_scale
+    else:
+        raise ValueError(f"initial must be X, ({problem.d}, {problem.rank}) or (chains, "
+                         f"{problem.d}, {problem.rank}), or points (vec X, log sigma), ({n + 1},) "
+                         f"or (chains, {n + 1}), got shape {arr.shape}")
+    # One point for all chains stays one point (the sampler broadcasts it to the chains).
+    single = arr.shape == (problem.d, problem.rank) or arr.ndim == 1
+    return points[0] if single else points

@@ -17,6 +17,7 @@ from .problems import Completion, Factorization, Sensing
 __all__ = ["Truth", "synthetic_problem"]
 
 KINDS = ("factorization", "sensing", "completion")
+OPERATORS = ("dense", "rank_one", "rank_one_general")
 
 
 class Truth(NamedTuple):
@@ -28,7 +29,8 @@ class Truth(NamedTuple):
     M: np.ndarray
 
 
-def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01, beta=None, rng=None):
+def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01, beta=None,
+                      noise_prior=None, operator="dense", rng=None):
     """A random problem of the given kind and its truth: ``(problem, Truth(X, M))``.
 
     Parameters
@@ -36,8 +38,11 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
     kind : {"factorization", "sensing", "completion"}
     d, rank : int
     m : int, optional
-        Sensing only: number of measurements (default ``4 d rank``); the
-        sensing matrices have i.i.d. N(0, 1) entries (A is (m, d, d)).
+        Sensing only: number of measurements (default ``4 d rank``).
+    operator : {"dense", "rank_one", "rank_one_general"}
+        Sensing only: i.i.d. N(0, 1) sensing matrices A (m, d, d)
+        (``Sensing(A, b, rank)``), or measurement vectors a (and c), (m, d),
+        with i.i.d. N(0, 1) entries (``Sensing.rank_one``).
     n_observed : int, optional
         Completion only: number of distinct observed pairs i <= j, drawn
         uniformly from the d(d+1)/2 pairs of the upper triangle including the
@@ -50,6 +55,10 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
     beta : float, optional
         Inverse temperature of the posterior; default ``1 / (2 noise_std^2)``
         (required when ``noise_std`` is 0).
+    noise_prior : (a, b0), optional
+        The posterior does not know ``noise_std``: sigma is sampled with this
+        inverse-gamma prior on sigma^2 (``(0, 0)``: p(sigma) ∝ 1 / sigma).
+        ``noise_std`` still sets the noise of the data.
     rng : seed or numpy Generator
     """
     if kind not in KINDS:
@@ -60,6 +69,10 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
         raise ValueError("m is only for kind='sensing'")
     if n_observed is not None and kind != "completion":
         raise ValueError("n_observed is only for kind='completion'")
+    if operator not in OPERATORS:
+        raise ValueError(f"operator must be one of {OPERATORS}, got {plain(operator)!r}")
+    if operator != "dense" and kind != "sensing":
+        raise ValueError("operator is only for kind='sensing'")
     n_pairs = d * (d + 1) // 2
     if kind == "sensing":
         m = check_count(4 * d * rank if m is None else m, "m")
@@ -67,9 +80,15 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
         n_observed = check_count(min(n_pairs, 10 * d * rank) if n_observed is None else n_observed,
                                  "n_observed", maximum=n_pairs, maximum_name="d(d+1)/2")
     noise_std = 0.0 if noise_std == 0 else check_positive(noise_std, "noise_std")
-    if beta is None and noise_std == 0:
+    if noise_prior is not None:
+        if beta is not None:
+            raise ValueError("give beta or noise_prior, not both: noise_prior makes the noise "
+                             "level unknown to the posterior")
+        posterior = dict(noise_prior=noise_prior)
+    elif beta is None and noise_std == 0:
         raise ValueError("beta is required when noise_std is 0")
-    posterior = dict(beta=beta) if beta is not None else dict(noise_std=noise_std)
+    else:
+        posterior = dict(beta=beta) if beta is not None else dict(noise_std=noise_std)
     rng = np.random.default_rng(rng)
 
     X = rng.standard_normal((d, rank)) / np.sqrt(d)
@@ -79,10 +98,16 @@ def synthetic_problem(kind, d, rank, *, m=None, n_observed=None, noise_std=0.01,
     if kind == "factorization":
         G = rng.standard_normal((d, d))
         problem = Factorization(M + noise_std * 0.5 * (G + G.T), rank, **posterior)
-    elif kind == "sensing":
+    elif kind == "sensing" and operator == "dense":
         A = rng.standard_normal((m, d, d))
         b = np.einsum("lij,ij->l", A, M) + noise_std * rng.standard_normal(m)
         problem = Sensing(A, b, rank, **posterior)
+    elif kind == "sensing":
+        a = rng.standard_normal((m, d))
+        c = rng.standard_normal((m, d)) if operator == "rank_one_general" else a
+        b = np.sum((a @ X) * (c @ X), axis=1) + noise_std * rng.standard_normal(m)
+        problem = Sensing.rank_one(a, b, rank, c=None if operator == "rank_one" else c,
+                                   **posterior)
     else:
         # Packed index t of pair (i, j), i <= j: row i starts at i d - i (i - 1) / 2.
         t = rng.choice(n_pairs, size=n_observed, replace=False)

@@ -228,7 +228,19 @@ def test_completion_stores_each_pair_once_upper_and_sorted():
         (lambda: Factorization(SYM, 0, beta=1.0), ValueError, "rank must be >= 1"),
         (lambda: Factorization(SYM, D + 1, beta=1.0), ValueError, "rank must be <= d"),
         (lambda: Factorization(SYM, 1.5, beta=1.0), TypeError, "rank must be an int"),
-        (lambda: Factorization(SYM, K), ValueError, "exactly one of beta and noise_std"),
+        (lambda: Factorization(SYM, K, noise_prior=(-1.0, 0.0)), ValueError,
+         "noise_prior: a must be finite and >= 0"),
+        (lambda: Factorization(SYM, K, noise_prior=(1.0, np.nan)), ValueError,
+         "noise_prior: b0 must be finite and >= 0"),
+        (lambda: Factorization(SYM, K, noise_prior=(1.0,)), TypeError, "noise_prior must be a pair"),
+        (lambda: Factorization(SYM, K, noise_prior="ab"), TypeError, "noise_prior must be a pair"),
+        (lambda: Factorization(SYM, K, noise_prior=(1.0, "x")), TypeError, "noise_prior: b0 must be a number"),
+        (lambda: Factorization(SYM, K, noise_std=0.1, noise_prior=(1.0, 1.0)), ValueError,
+         "noise_prior is the prior of an unknown noise level.*not with noise_std=0.1"),
+        (lambda: Sensing(A3, B, K, beta=2.0, noise_prior=(1.0, 1.0)), ValueError,
+         "noise_prior .*not with beta=2.0"),
+        (lambda: Completion(ROWS, COLS, VALUES, D, K, noise_std=-0.5), ValueError,
+         "noise_std must be finite and > 0"),
         (lambda: Factorization(SYM, K, beta=1.0, noise_std=1.0), ValueError, "exactly one of beta and noise_std"),
         (lambda: Factorization(SYM, K, beta=0.0), ValueError, "beta must be finite and > 0"),
         (lambda: Factorization(SYM, K, beta=np.inf), ValueError, "beta must be finite and > 0"),
@@ -351,3 +363,30 @@ def test_sensing_normal_equations_match_the_direct_form():
     np.testing.assert_allclose(g_batch, g_direct, rtol=1e-9, atol=1e-12 * np.abs(g_direct).max())
     # Few measurements: the direct form is kept.
     assert not synthetic_problem("sensing", 5, 2, m=10, noise_std=0.01, rng=21)[0].normal_equations
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 9, 17])
+def test_completion_kernel_any_rank_against_the_direct_formula(k):
+    # The kernel pads rows to whole vectors of 8 doubles: one vector (k <= 8, X_i and the
+    # row's gradient in registers, observations in pairs plus an odd one) or several
+    # (k > 8, blocks in memory); every case must give the direct formula.
+    from samplers.matrix.kernels import LANES
+
+    d = 20
+    rng = np.random.default_rng(k)
+    # Every diagonal entry observed (a proper posterior for any rank), 60% of the others.
+    pairs = [(i, j) for i in range(d) for j in range(i, d) if i == j or rng.random() < 0.6]
+    rows, cols = np.array(pairs).T
+    values = rng.standard_normal(rows.size)
+    problem = Completion(rows, cols, values, d, k, beta=BETA)
+    assert (k <= LANES) == (-(-k // LANES) == 1)
+    for X in rng.standard_normal((2, d, k)):
+        Z = X @ X.T
+        r = Z[rows, cols] - values
+        G = np.zeros((d, k))
+        for e, (i, j) in enumerate(zip(rows, cols)):
+            G[i] += 2 * r[e] * X[j]
+            G[j] += 2 * r[e] * X[i]
+        value, grad = problem.logp_and_grad(X)
+        assert value == pytest.approx(-BETA * np.sum(r ** 2), rel=1e-12)
+        np.testing.assert_allclose(grad, -BETA * G.ravel(), rtol=1e-11, atol=1e-11 * np.abs(G).max())
