@@ -307,8 +307,8 @@ def skip_communication(state, settings, acc, c, t, tuning):
 def symmetry_step(state, settings, c, r, t):
     """The exact move X -> X O of a target with that symmetry (``kernels.symmetry``)."""
     k = settings.symmetry_rank
-    orthogonal_move(state.x[c, r], state.grad[c, r], k, state.keys[c], t, r, np.empty((k, k)),
-                    np.empty(k))
+    orthogonal_move(state.x[c, r], state.grad[c, r], k, settings.symmetry_rows, state.keys[c], t,
+                    r, np.empty((k, k)), np.empty(k))
 
 
 @jit

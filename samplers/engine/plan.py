@@ -102,6 +102,9 @@ class RunPlan:
     symmetry_rank : int
         ``k > 0``: an exact random orthogonal move ``X -> X O`` of a ``(d, k)``
         target after every transition.
+    symmetry_rows : int
+        ``d``: the move acts on the first ``d k`` coordinates (a target may
+        carry more, invariant under the move: a sampled log noise level).
     adaptation : Adaptation or None
         Set-up of a fresh state and work between tuning rounds.
     """
@@ -115,6 +118,7 @@ class RunPlan:
     lifted: bool = True
     adapt_weights: bool = False
     symmetry_rank: int = 0
+    symmetry_rows: int = 0
     adaptation: Optional[Adaptation] = None
 
     def __post_init__(self):

@@ -71,7 +71,8 @@ def _settings(plan, run, betas, adapt_step, adapt_weights):
         communication=COMMUNICATION_KINDS[plan.communication], lifted=plan.lifted,
         steps_per_swap=plan.steps_per_swap, max_level=betas.size - 1, n_tune=plan.tune,
         draws=run.draws, thin=run.thin, stop_step=plan.tune, round_first=0,
-        round_len=max(plan.tune, 1), symmetry_rank=plan.symmetry_rank)
+        round_len=max(plan.tune, 1), symmetry_rank=plan.symmetry_rank,
+        symmetry_rows=plan.symmetry_rows)
 
 
 def _check_finite(state):

@@ -59,6 +59,7 @@ class Settings(NamedTuple):
     round_first: int         # warm-up round used for the accumulator batches
     round_len: int
     symmetry_rank: int       # k > 0: an orthogonal move X -> X O (k x k) after every transition
+    symmetry_rows: int       # d: the move acts on the first d * symmetry_rank coordinates
 
 
 class Accumulators(NamedTuple):

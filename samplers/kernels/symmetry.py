@@ -54,14 +54,14 @@ def haar_orthogonal(key, step, lane, q):
 
 
 @jit
-def orthogonal_move(x, grad, k, key, step, lane, q, row):
+def orthogonal_move(x, grad, k, d, key, step, lane, q, row):
     """Replace X by X O and its gradient by grad O, in place (see the module docstring).
 
-    ``x`` and ``grad`` are the C-order flattened d x k matrices; ``q`` (k, k)
-    and ``row`` (k,) are scratch arrays.
+    The first ``d * k`` entries of ``x`` and ``grad`` are the C-order flattened
+    d x k matrices; entries after them (a sampled log noise level, say) are
+    invariant and left alone.  ``q`` (k, k) and ``row`` (k,) are scratch arrays.
     """
     haar_orthogonal(key, step, lane, q)
-    d = x.shape[0] // k
     for vec in (x, grad):
         for i in range(d):
             base = i * k

@@ -141,7 +141,6 @@ class MatrixLangevin(Langevin):
         (d k + 1,) or (chains, d k + 1).
         """
         self._check_target(target)
-        self._check_symmetry(target)
         chains = check_count(chains, "chains")
         seed = make_seed(rng)
         X0 = self.reference_point(target)
@@ -214,8 +213,8 @@ class MatrixLangevin(Langevin):
     def plan(self, target, tune=None, initial=None):
         """Langevin's plan with the step size fixed (``default_step_size`` at the first
         initial point, or at ``reference_point`` when ``initial`` is not given) and, with
-        ``symmetry_moves``, orthogonal moves of rank ``k``."""
-        self._check_symmetry(target)
+        ``symmetry_moves``, orthogonal moves of rank ``k`` on the d x k coordinates of X
+        (a sampled log noise level, the last coordinate, is invariant under them)."""
         plan = super().plan(target, tune, initial)
         step_size = self.step_size
         if step_size is None:
@@ -223,15 +222,8 @@ class MatrixLangevin(Langevin):
             step_size = self.default_step_size(target, x)
         return replace(plan, explorer=plan.explorer._replace(step_size=step_size, step_scale=None),
                        rounds=single_round(plan.tune), adaptation=None,
-                       symmetry_rank=target.rank if self.symmetry_moves else 0)
-
-    def _check_symmetry(self, target):
-        # The engine's orthogonal move acts on a (d, k) reshape of the whole point; with
-        # log sigma appended it would need to skip that coordinate (asked of the engine).
-        if self.symmetry_moves and isinstance(target, MatrixProblem) and target.unknown_noise:
-            raise ValueError("symmetry_moves=True is not available with an unknown noise level "
-                             "(noise_std=None): the orthogonal move would act on log sigma too; "
-                             "use symmetry_moves=False or give noise_std")
+                       symmetry_rank=target.rank if self.symmetry_moves else 0,
+                       symmetry_rows=target.d if self.symmetry_moves else 0)
 
     @staticmethod
     def _check_target(target):

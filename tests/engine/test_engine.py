@@ -72,7 +72,8 @@ def test_chains_done_is_the_compiled_test_negated():
     settings = records.Settings(
         betas=np.ones(1), metropolis=False, adapt_step=False, target_accept=0.5,
         adapt_weights=False, communication=0, lifted=True, steps_per_swap=1, max_level=0,
-        n_tune=10, draws=8, thin=1, stop_step=25, round_first=0, round_len=1, symmetry_rank=0)
+        n_tune=10, draws=8, thin=1, stop_step=25, round_first=0, round_len=1, symmetry_rank=0,
+        symmetry_rows=0)
     done = engine.chains_done(state, settings)
     assert 0 < done.sum() < done.size  # both outcomes occur
     compiled = [loop._chain_running(s, k, settings) for s, k in zip(state.steps, state.collected)]
@@ -95,7 +96,7 @@ def test_saved_state_round_trip():
     state = records.new_state(np.arange(6.0).reshape(2, 3), np.ones((2, 2), np.uint64), 1, 1)
     state.steps[:] = (5, 7)
     state.collected[:] = 3
-    settings = records.Settings(np.ones(1), *([0] * 15))
+    settings = records.Settings(np.ones(1), *([0] * 16))
     back = records.restore_state(records.save_state(state, settings))
     np.testing.assert_array_equal(back.x, state.x)
     np.testing.assert_array_equal(back.offset, [5, 7])  # the streams run on

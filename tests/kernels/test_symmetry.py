@@ -97,6 +97,6 @@ def test_orthogonal_move_multiplies_x_and_gradient():
     q = np.empty((k, k))
     haar_orthogonal(key, 11, 2, q)
     xf, gf = x.reshape(-1).copy(), g.reshape(-1).copy()
-    orthogonal_move(xf, gf, k, key, 11, 2, np.empty((k, k)), np.empty(k))
+    orthogonal_move(xf, gf, k, xf.shape[0] // k, key, 11, 2, np.empty((k, k)), np.empty(k))
     np.testing.assert_allclose(xf.reshape(d, k), x @ q, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(gf.reshape(d, k), g @ q, rtol=1e-13, atol=1e-14)
