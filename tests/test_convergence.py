@@ -56,3 +56,27 @@ def test_one_warning_lists_every_problem():
         problems = warn_convergence(idata_of(x))
     assert len(record) == 1 and len(problems) >= 2
     assert all(p in str(record[0].message) for p in problems)
+
+
+@pytest.mark.parametrize("shape, rho", [((4, 500, 3), 0.0), ((4, 501, 2), 0.9), ((1, 400, 2), 0.5),
+                                        ((3, 200, 1), 0.99)])
+def test_rhat_and_ess_equal_arviz(shape, rho):
+    """The vectorised R-hat and ESS are ArviZ's, to rounding (AR(1) chains, some shifted)."""
+    from samplers.convergence import ess, rhat
+
+    az = arviz()
+    rng = np.random.default_rng(7)
+    x = np.zeros(shape)
+    x[:, 0] = rng.standard_normal((shape[0], shape[2]))
+    for t in range(1, shape[1]):
+        x[:, t] = rho * x[:, t - 1] + np.sqrt(1 - rho ** 2) * rng.standard_normal((shape[0], shape[2]))
+    x[0] += 0.5   # one chain shifted: R-hat well above 1
+    x[..., -1] = np.round(x[..., -1], 1)   # ties in the ranks
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for p in range(shape[2]):
+            if shape[0] > 1:
+                assert rhat(x)[p] == pytest.approx(float(az.rhat(x[..., p])), rel=1e-9)
+            for method in ("bulk", "tail"):
+                assert ess(x, method)[p] == pytest.approx(float(az.ess(x[..., p], method=method)),
+                                                          rel=1e-9)
