@@ -32,7 +32,6 @@ the messages; ``sample(..., check_convergence=False)`` skips R-hat and ESS
 import warnings
 
 import numpy as np
-from scipy import stats
 
 from ._jit import jit
 
@@ -125,6 +124,8 @@ def _split(draws):
 
 def _z_scale(draws):
     """Normal scores of the ranks over all chains (Blom's offset 3/8, ties averaged)."""
+    from scipy import stats  # (scipy.stats costs 0.3 s to import: not at `import samplers`)
+
     flat = draws.reshape(-1, draws.shape[2])
     ranks = stats.rankdata(flat, method="average", axis=0)
     return stats.norm.ppf((ranks - 0.375) / (flat.shape[0] + 0.25)).reshape(draws.shape)
