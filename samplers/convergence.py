@@ -33,8 +33,6 @@ import warnings
 
 import numpy as np
 
-from ._jit import jit
-
 __all__ = ["ConvergenceWarning", "check_convergence", "warn_convergence", "rhat", "ess",
            "RHAT_MAX", "ESS_PER_CHAIN"]
 
@@ -153,46 +151,38 @@ def _ess(draws):
     return out
 
 
-@jit
 def _geyer(mean_acov, chain_var, n_chains):
-    """Geyer's initial positive, then monotone, sequence of autocorrelations, as ArviZ."""
+    """Geyer's initial positive, then monotone, sequence of autocorrelations (as ArviZ's
+    loop, vectorised over coordinates): the ESS of every column of ``mean_acov``.
+
+    Pairs ``P_j = rho_2j + rho_2j+1`` are summed up to the first ``j >= 1`` with
+    ``P_j <= 0`` (at most to ``j = ceil(n / 2) - 2``), each replaced by the running
+    minimum of the pairs before it; the even term of the last pair computed is added
+    once (when stored or positive)."""
     n, n_par = mean_acov.shape
-    out = np.empty(n_par)
-    rho = np.zeros(n)
-    for p in range(n_par):
-        mean_var = mean_acov[0, p] * n / (n - 1.0)
-        var_plus = mean_var * (n - 1.0) / n + chain_var[p]
-        rho[:] = 0.0
-        rho[0] = 1.0
-        even = 1.0
-        odd = 1.0 - (mean_var - mean_acov[1, p]) / var_plus
-        rho[1] = odd
-        t = 1
-        while t < n - 3 and even + odd > 0.0:
-            even = 1.0 - (mean_var - mean_acov[t + 1, p]) / var_plus
-            odd = 1.0 - (mean_var - mean_acov[t + 2, p]) / var_plus
-            if even + odd >= 0.0:
-                rho[t + 1] = even
-                rho[t + 2] = odd
-            t += 2
-        max_t = t - 2
-        if even > 0.0:
-            rho[max_t + 1] = even
-        t = 1
-        while t <= max_t - 2:
-            if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t]:
-                rho[t + 1] = (rho[t - 1] + rho[t]) / 2.0
-                rho[t + 2] = rho[t + 1]
-            t += 2
-        total = n_chains * n
-        tau = -1.0 + 2.0 * np.sum(rho[:max_t + 1]) + np.sum(rho[max_t + 1:max_t + 2])
-        tau = max(tau, 1.0 / np.log10(total))
-        nan = False
-        for i in range(n):
-            if np.isnan(rho[i]):
-                nan = True
-        out[p] = np.nan if nan else total / tau
-    return out
+    mean_var = mean_acov[0] * n / (n - 1.0)
+    var_plus = mean_var * (n - 1.0) / n + chain_var
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = 1.0 - (mean_var - mean_acov) / var_plus
+    rho[0] = 1.0
+    n_pairs = n // 2
+    sums = rho[0:2 * n_pairs:2] + rho[1:2 * n_pairs:2]
+    k_lim = (n - 1) // 2 - 1
+    if k_lim >= 1:
+        stop = sums[1:k_lim + 1] <= 0.0
+        k = np.where(stop.any(axis=0), np.argmax(stop, axis=0) + 1, k_lim)
+    else:   # too few draws for a single pair beyond the first
+        k = np.zeros(n_par, dtype=int)
+    k = np.where(sums[0] > 0.0, k, 0)
+    running = np.cumsum(np.minimum.accumulate(sums, axis=0), axis=0)
+    cols = np.arange(n_par)
+    pairs = np.where(k > 0, running[np.maximum(k - 1, 0), cols], 0.0)
+    even = rho[2 * k, cols]
+    stored = (k > 0) & (sums[k, cols] >= 0.0)
+    last = np.where(k == 0, 1.0, np.where(stored | (even > 0.0), even, 0.0))
+    total = n_chains * n
+    tau = np.maximum(-1.0 + 2.0 * pairs + last, 1.0 / np.log10(total))
+    return np.where(np.isnan(rho).any(axis=0), np.nan, total / tau)
 
 
 def warn_convergence(idata, var_names=None, stacklevel=3, problems=(), label=None, **checks):

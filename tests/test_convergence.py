@@ -59,7 +59,8 @@ def test_one_warning_lists_every_problem():
 
 
 @pytest.mark.parametrize("shape, rho", [((4, 500, 3), 0.0), ((4, 501, 2), 0.9), ((1, 400, 2), 0.5),
-                                        ((3, 200, 1), 0.99)])
+                                        ((3, 200, 1), 0.99), ((2, 9, 2), 0.3), ((4, 300, 2), -0.6),
+                                        ((2, 2000, 1), 0.999)])
 def test_rhat_and_ess_equal_arviz(shape, rho):
     """The vectorised R-hat and ESS are ArviZ's, to rounding (AR(1) chains, some shifted)."""
     from samplers.convergence import ess, rhat
