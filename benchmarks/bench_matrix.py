@@ -118,7 +118,7 @@ def samplers_rate(problem, sampler, x0, steps, repeats):
     """Chain-steps per second of ``sampler`` from ``x0`` (chains, d, k), by ``sampling_time``."""
     def run():
         return sampler.sample(problem, draws=steps, tune=0, chains=x0.shape[0], rng=0,
-                              initial=x0, progressbar=False)
+                              initial=x0, progressbar=False, check_convergence=False)
 
     run()  # compile or load from the cache
     times, accept = [], None

@@ -151,7 +151,7 @@ def tv_error(target, draws):
 def samplers_runner(make):
     def run(target, x0, size, seed):
         idata = make().sample(target, draws=int(size), chains=CHAINS, rng=seed, initial=x0,
-                              progressbar=False)
+                              progressbar=False, check_convergence=False)
         info = {"sampling_time": float(idata.posterior.attrs["sampling_time"])}
         if "tempering" in idata.groups():
             info["round_trips"] = int(idata.tempering["round_trips"].values.sum())
