@@ -230,3 +230,10 @@ def test_the_progress_bar_says_when_it_compiles_and_restarts_its_clock(monkeypat
     assert seen and rounds.COMPILING in text
     final = text.replace("\r", "\n").strip().splitlines()[-1]
     assert "30/30" in final and "compiling" not in final
+
+
+@pytest.mark.parametrize("cls", [samplers.SimulatedTempering, samplers.ParallelTempering])
+def test_tempering_with_ula_explorers_needs_a_step_size(cls):
+    with pytest.raises(ValueError, match="metropolis=False .* needs a step_size"):
+        cls(metropolis=False)
+    assert not cls(metropolis=False, step_size=0.01).metropolis

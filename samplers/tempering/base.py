@@ -23,6 +23,14 @@ class TemperingSampler(Sampler):
         self.step_size = check_positive(step_size, "step_size", allow_none=True)
         self.steps_per_swap = check_count(steps_per_swap, "steps_per_swap")
         self.metropolis = check_bool(metropolis, "metropolis")
+        if not self.metropolis and self.step_size is None:
+            # Tuned to MALA's acceptance, ULA sits at its stability limit: its variance
+            # is inflated several-fold and the mode weights with it (README, "ULA's bias").
+            raise ValueError(
+                "metropolis=False (ULA explorers) needs a step_size: the step tuned to MALA's "
+                "acceptance puts ULA at its stability limit, where its bias moves the mode "
+                "weights far; give step_size (ULA's variance bias on a Gaussian of precision "
+                "lambda is 1 / (1 - step_size * lambda / 2) - 1) or keep metropolis=True")
         self.target_accept = check_positive(target_accept, "target_accept", upper=1.0)
         if adapt_ladder is None:
             adapt_ladder = betas is None
