@@ -114,3 +114,36 @@ def mcse_mean(values):
     from samplers.inference_data import arviz
 
     return float(np.asarray(arviz().mcse(np.asarray(values), method="mean")).reshape(()))
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def run_example(name, tmp_path, timeout=900):
+    """Run ``examples/<name>`` with an output path under ``tmp_path`` from an empty working
+    directory; check that it succeeded, wrote its figure and nothing else.  Returns the
+    completed process (``stdout`` for the figures it prints)."""
+    import os
+    import subprocess
+    import sys
+
+    cwd, out = tmp_path / "cwd", tmp_path / "figures" / "out.png"
+    cwd.mkdir()
+    out.parent.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / name), str(out)], cwd=cwd,
+                            env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.stat().st_size > 0 and list(cwd.iterdir()) == []
+    return result
+
+
+import numba  # noqa: E402  (the reference kernels above are NumPy only)
+
+
+@numba.njit(cache=True)
+def precision_logp_grad(x, params, grad_out):
+    """A user's numba target, the README Quickstart's: log p = -x' P x / 2, ``params = (P,)``."""
+    (precision,) = params
+    grad_out[:] = -precision @ x
+    return 0.5 * x @ grad_out

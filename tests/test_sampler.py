@@ -7,15 +7,10 @@ import numpy as np
 import pytest
 
 import samplers
+
+from reference import precision_logp_grad
 from samplers.convergence import ConvergenceWarning
 from samplers.langevin import ULA_STEP_SCALE
-
-
-@numba.njit
-def precision_logp_grad(x, params, grad_out):
-    (precision,) = params
-    grad_out[:] = -precision @ x
-    return 0.5 * x @ grad_out
 
 
 @numba.njit

@@ -5,12 +5,7 @@ import pytest
 
 import samplers
 
-
-@numba.njit
-def gaussian_precision(x, params, grad_out):
-    (precision,) = params
-    grad_out[:] = -precision @ x
-    return 0.5 * x @ grad_out
+from reference import precision_logp_grad
 
 
 @numba.njit
@@ -53,7 +48,7 @@ def scaled(x, params, grad_out):
 
 def test_dim_that_does_not_match_params_names_dim():
     with pytest.raises(ValueError, match="dim"):
-        samplers.Target(gaussian_precision, 3, params=(np.eye(2),))
+        samplers.Target(precision_logp_grad, 3, params=(np.eye(2),))
 
 
 def test_params_shorter_than_dim_is_caught_by_the_bounds_check():
