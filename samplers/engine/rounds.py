@@ -8,6 +8,7 @@ warm-up, one more round collects the draws.  As Pigeons.jl's
 ``run_one_round!`` / ``adapt`` split.
 """
 import time
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -24,9 +25,13 @@ __all__ = ["run", "Result", "run_round", "chains_done", "initialize_state", "CHU
 COMPILING = "compiling (the first run on a machine takes ~10 s; then cached)"
 #: Target wall time of one compiled call between progress-bar updates.
 CHUNK_SECONDS = 0.25
-#: A chain gives up (``RuntimeError``) after max(MIN_STEPS_PER_DRAW, 10 L) run steps per draw
-#: asked (simulated tempering whose level walk does not reach the top level).
+#: The sampling round's step budget per chain: max(draws, MIN_BUDGET_DRAWS) x thin x
+#: max(MIN_STEPS_PER_DRAW, STEPS_PER_DRAW_PER_LEVEL x L) after warm-up.  Only simulated
+#: tempering can reach it (its draws are visits of the top level); it then returns the
+#: draws every chain has, with a warning, rather than lose the run.
 MIN_STEPS_PER_DRAW = 50
+STEPS_PER_DRAW_PER_LEVEL = 10
+MIN_BUDGET_DRAWS = 100
 
 
 class Result(NamedTuple):
@@ -72,13 +77,24 @@ def run(target, plan, start, run_args, progress=None):
         n_levels = settings.betas.size
         trace_len = draws * n_levels if settings.communication == LEVEL_MOVES else 0
         acc = new_accumulators(n_chains, n_levels, trace_len)
-        settings = settings._replace(stop_step=np.iinfo(np.int64).max, round_first=tune,
-                                     round_len=1)
-        max_steps = tune + draws * thin * max(MIN_STEPS_PER_DRAW, 10 * n_levels)
-        wall += run_round(target, state, settings, acc, rec, bar, max_steps)
+        budget = tune + max(draws, MIN_BUDGET_DRAWS) * thin * max(
+            MIN_STEPS_PER_DRAW, STEPS_PER_DRAW_PER_LEVEL * n_levels)
+        settings = settings._replace(stop_step=budget, round_first=tune, round_len=1)
+        wall += run_round(target, state, settings, acc, rec, bar)
     finally:
         if bar is not None:
             bar.close()
+    short = state.collected < draws
+    if short.any():
+        kept = int(state.collected.min())
+        message = (f"after {budget - tune} steps past warm-up, chain(s) {np.flatnonzero(short).tolist()} "
+                   f"had only {kept} of {draws} draws at beta = 1: the level walk rarely reaches the "
+                   "top level (poor log weights, too wide a ladder, or too short a warm-up)")
+        if kept == 0:
+            raise RuntimeError(message)
+        warnings.warn(f"{message}; returning the first {kept} draws of every chain", RuntimeWarning,
+                      stacklevel=3)
+        rec = rec._replace(draws=type(rec.draws)(*(column[:, :kept] for column in rec.draws)))
     return Result(rec, state, settings, acc, wall)
 
 
@@ -89,14 +105,12 @@ def chains_done(state, settings):
         (state.steps >= settings.n_tune) & (state.collected >= settings.draws))
 
 
-def run_round(target, state, settings, acc, rec, progress=None, max_steps=None):
+def run_round(target, state, settings, acc, rec, progress=None):
     """Run :func:`run_chunk` (:func:`run_chunk_batched` for a target with a
     ``batch_logp_grad``) until every chain reaches ``settings.stop_step`` or has its draws.
 
     ``progress`` is a tqdm bar counting warm-up steps plus draws (of the
-    slowest chain), or ``None``.  ``max_steps`` bounds the run steps of a
-    chain (simulated tempering that never reaches the top level); reaching it
-    raises ``RuntimeError``.  Returns the wall time in seconds.
+    slowest chain), or ``None``.  Returns the wall time in seconds.
     """
     batched = target.batch_logp_grad is not None
     steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
@@ -139,11 +153,6 @@ def run_round(target, state, settings, acc, rec, progress=None, max_steps=None):
             now = position()
             progress.update(now - shown)
             shown = now
-        if max_steps is not None and np.any(state.steps >= max_steps) and not done():
-            raise RuntimeError(
-                f"after {max_steps} steps, chain(s) {np.flatnonzero(state.collected < draws).tolist()} "
-                f"had collected only {state.collected.min()} of {draws} draws at beta = 1: the level "
-                "walk rarely reaches the top level (poor log weights or too wide a ladder)")
         # Grow (at most 4x) or shrink the chunk towards CHUNK_SECONDS per call.
         advanced = max(int(state.steps.sum()) - before, 1) / len(state.steps)
         per_step = max(elapsed, 1e-9) / advanced

@@ -37,6 +37,7 @@ the threads used over the steps of all chains.
 """
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -290,16 +291,24 @@ def _run_to_step(sampler, target, x0, last, rng):
     seed = make_seed(rng)    # an int: a retry below must start the same chains
 
     def visits(run, wanted):
-        # The engine gives up on a chain that has made fewer than one visit per
-        # max(50, 10 L) steps asked (a long excursion to the hot levels, rare with good
-        # weights); asking for `last` visits again gives it last x max(50, 10 L) steps, the
+        # The engine stops a chain that has made fewer than one visit per max(50, 10 L)
+        # steps asked (a long excursion to the hot levels, rare with good weights) and
+        # returns the draws every chain has: a part that is short (or empty) would break
+        # the step counts of the curve, so it is run again asking for `last` visits, the
         # budget of a plain run.  Deterministic, so every executor makes the same choice.
+        asked = max(MIN_VISITS, wanted)
         try:
-            return run(max(MIN_VISITS, wanted))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*had only", category=RuntimeWarning)
+                idata = run(asked)
+            if idata.posterior.sizes["draw"] == asked:
+                return idata
         except RuntimeError:
-            if max(MIN_VISITS, wanted) >= last:
-                raise
-            return run(last)
+            pass
+        if asked >= last:
+            raise RuntimeError(f"simulated tempering could not make {asked} visits of the top "
+                               f"level within its step budget from these initial points")
+        return run(last)
 
     parts = [visits(lambda d: sampler.sample(target, draws=d, tune=0, chains=x0.shape[0], rng=seed,
                                              initial=x0, thin=1, progressbar=False,

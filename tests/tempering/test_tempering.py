@@ -288,3 +288,32 @@ def test_simulated_tempering_from_far_away_crosses_the_ladder(separated):
     # ~350 round trips per chain (seeds 3-5: TV 0.008-0.034): the TV's Monte Carlo
     # error is ~0.03, and 0.15 is 5 of those.
     assert mode_tv(separated, idata) < 0.15
+
+
+def test_simulated_tempering_returns_the_draws_it_has_when_the_budget_runs_out(monkeypatch):
+    """A level walk that cannot collect every draw within its step budget returns the
+    draws all chains have, with a warning, instead of discarding the run."""
+    from samplers.engine import rounds
+
+    # A budget of one step per draw asked: with two levels, about half the steps are at
+    # beta = 1, so every chain has some draws but none has all.
+    monkeypatch.setattr(rounds, "MIN_STEPS_PER_DRAW", 1)
+    monkeypatch.setattr(rounds, "STEPS_PER_DRAW_PER_LEVEL", 0)
+    sampler = samplers.SimulatedTempering(betas=[0.5, 1.0], steps_per_swap=1)
+    target = samplers.Gaussian(np.zeros(2), 1.0)
+    with pytest.warns(RuntimeWarning, match="returning the first"):
+        idata = sampler.sample(target, draws=400, tune=300, chains=3, rng=0, progressbar=False,
+                               check_convergence=False)
+    kept = idata.posterior.sizes["draw"]
+    assert 0 < kept < 400
+    assert idata.sample_stats["n_steps"].shape == (3, kept)
+    assert np.all(np.isfinite(idata.posterior["x"].values))
+    assert "tempering" in idata.groups()
+
+
+def test_small_draws_are_collected():
+    """A budget of at least 100 draws' worth of steps: 10 draws on a 13-level ladder."""
+    idata = samplers.SimulatedTempering().sample(samplers.Gaussian(np.zeros(10), 1.0), draws=10,
+                                                 chains=4, rng=1, progressbar=False,
+                                                 check_convergence=False)
+    assert idata.posterior.sizes["draw"] == 10
