@@ -10,7 +10,7 @@ run over the chains of a block contiguously,
 with the blocks in a ``prange`` (each thread owns whole blocks: no races).
 Every chain's arithmetic was that of the scalar ``completion_logp_grad`` of
 issue 4 in the same order, so results were bit-identical, and so were the
-driver's draws.  Since issue 15 the per-point kernel works on rows padded
+engine's draws.  Since issue 15 the per-point kernel works on rows padded
 to 8-double vectors (``kernels._completion_row``), which sums the k products
 in another order: the checks below are now to rounding (relative 1e-12).
 

@@ -201,7 +201,7 @@ def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips,
     round_trips, steps : (C,)
         Round trips after warm-up, and run steps (warm-up included).
     stone : (C, L, B, 3)
-        The stepping-stone sums of the driver (``Accumulators.stone``):
+        The stepping-stone sums of the engine (``Accumulators.stone``):
         running maximum ``m``, scaled sum ``s`` and count ``n`` of
         ``v = (beta_{i+1} - beta_i) log p`` at level ``i`` in batch ``b``.
     log_weights : (C, L), optional

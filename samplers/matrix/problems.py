@@ -22,7 +22,7 @@ name ``"X"``; the sampler passes ``X`` as its C-order flattening (``X[i, c]``
 is ``x[i * k + c]``).  Sensing also has a ``batch_logp_grad(xs, params,
 grad_out, lp_out)`` evaluating ``n`` points (rows of ``xs``) at once: two
 matrix-matrix products for all rows instead of two matrix-vector products
-per row, so the driver evaluates all chains in one call per step.
+per row, so the engine evaluates all chains in one call per step.
 
 **Unknown noise.**  With neither ``beta`` nor ``noise_std`` the noise level
 sigma is a parameter, sampled jointly with X: the target is then the vector

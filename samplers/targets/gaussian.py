@@ -111,7 +111,7 @@ def gaussian_logp_grad(x, params, grad_out):
     ``params = (m, P, p)``: a full covariance gives the ``(d, d)`` precision
     ``P`` and an empty ``p``; a diagonal one an empty ``(0, 0)`` ``P`` and the
     ``d`` precisions ``p = 1 / variances`` (O(d) per call).  One layout for
-    both, so every Gaussian shares one compiled driver.
+    both, so every Gaussian shares one compiled engine loop.
     """
     mean, precision, diag_precision = params
     d = x.shape[0]

@@ -8,7 +8,7 @@ estimated by the mean over the draws at level ``i`` (parallel tempering: the
 replica at level ``i``; simulated tempering: the steps spent at level ``i``),
 and ``log Z(beta_i) - log Z(1) = -sum_{j >= i} log R_j``.
 
-The driver accumulates, per chain and per batch of the run, a running
+The engine accumulates, per chain and per batch of the run, a running
 log-sum-exp of ``(beta_{i+1} - beta_i) lp`` and a count.  Standard errors come
 from batch means (N_BATCHES consecutive batches per chain, nearly
 independent when much longer than the autocorrelation time) and the delta
