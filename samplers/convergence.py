@@ -185,9 +185,12 @@ def _geyer(mean_acov, chain_var, n_chains):
     return np.where(np.isnan(rho).any(axis=0), np.nan, total / tau)
 
 
-def warn_convergence(idata, var_names=None, stacklevel=3, problems=(), label=None, **checks):
+def warn_convergence(idata, var_names=None, stacklevel=1, problems=(), label=None, **checks):
     """Issue one :class:`ConvergenceWarning` listing ``problems`` and
-    :func:`check_convergence`'s (``checks``: its keyword arguments); return them all."""
+    :func:`check_convergence`'s (``checks``: its keyword arguments); return them all.
+
+    ``stacklevel`` as ``warnings.warn``'s, counted from the caller of this function
+    (1: the warning points at the line calling it)."""
     problems = list(problems) + check_convergence(idata, var_names, **checks)
     if problems:
         prefix = f"{label}: " if label else ""

@@ -178,7 +178,7 @@ class Sampler:
                 f"{int(frozen.sum())} of {frozen.size} ULA chains diverged (a non-finite log density "
                 "or gradient, or a step far beyond the discretisation's accuracy) and were frozen "
                 "at their last point, their later draws marked diverging: give a smaller step_size")
-        convergence.warn_convergence(idata, stacklevel=4, problems=problems, label=self.name,
+        convergence.warn_convergence(idata, stacklevel=3, problems=problems, label=self.name,
                                      rhat_and_ess=check)
         return idata
 

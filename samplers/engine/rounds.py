@@ -93,7 +93,7 @@ def run(target, plan, start, run_args, progress=None):
         if kept == 0:
             raise RuntimeError(message)
         warnings.warn(f"{message}; returning the first {kept} draws of every chain", RuntimeWarning,
-                      stacklevel=3)
+                      stacklevel=4)
         rec = rec._replace(draws=type(rec.draws)(*(column[:, :kept] for column in rec.draws)))
     return Result(rec, state, settings, acc, wall)
 
