@@ -120,9 +120,11 @@ def run_round(target, state, settings, acc, rec, progress=None):
     else:
         kernel, function, extra = run_chunk, target.logp_grad, steps
     records = (state, settings, acc, rec.draws, rec.warmup)
-    if progress is not None and not is_loaded(kernel, target, (0,) + records + extra, batched):
+    if (progress is not None and progress.n == 0
+            and not is_loaded(kernel, target, (0,) + records + extra, batched)):
         # A new params type on a machine compiles the loop (about 10 s, once): say so,
         # and restart the clock after, so the rate and ETA are those of the sampling.
+        # (First round only: later rounds reuse its compiled loop.)
         progress.set_postfix_str(COMPILING, refresh=True)
     compiled, signatures = compile_for(kernel, target, (0,) + records + extra,
                                        batched)
