@@ -42,7 +42,7 @@ ESS_PER_CHAIN = 100
 #: thinned chain keeps the ESS of the whole, min(ESS, this), so a run with fewer than
 #: ESS_PER_CHAIN effective draws per chain fails either way, and the check of a long run
 #: costs milliseconds, not seconds (it sorts every value three times).
-MAX_CHECKED_DRAWS = 1000
+MAX_CHECKED_DRAWS = 500
 #: ... and on at most this many evenly spaced coordinates of each variable.
 MAX_CHECKED_COORDINATES = 1000
 
