@@ -13,10 +13,11 @@ flags live here:
 * ``error_model="numpy"``: division by zero gives inf/NaN (which the checks
   catch) instead of raising inside a parallel loop.
 
-Targets reach the kernels as first-class function values typed by
-:func:`logp_grad_type`; the kernels are compiled once per *params type*, not
-once per target function, which is what makes the disk cache work for user
-targets (a plain dispatcher argument would defeat caching).
+Targets reach the engine's loop behind one fixed C signature
+(``targets.interface``: a ``numba.cfunc`` adapter and a data pointer, passed
+as run-time integers), so the loop is compiled once for every target and
+found in the disk cache.  :func:`logp_grad_signature` is the signature the
+user's own function is compiled for (the adapter calls it).
 
 The chain loop's per-step costs outside the target, each measured on the
 benchmark of ``benchmarks/bench_langevin.py``:
@@ -40,8 +41,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
-__all__ = ["jit", "pjit", "REASSOCIATE", "scratch_vector", "STACK_SCRATCH_MAX", "borrowed", "logp_grad_signature", "logp_grad_type", "batch_logp_grad_signature",
-           "batch_logp_grad_type", "VECTOR", "MATRIX"]
+__all__ = ["jit", "pjit", "REASSOCIATE", "scratch_vector", "STACK_SCRATCH_MAX", "borrowed", "logp_grad_signature", "batch_logp_grad_signature",
+           "VECTOR", "MATRIX"]
 
 #: A C-contiguous float64 vector: positions and gradients.
 VECTOR = types.float64[::1]
@@ -76,19 +77,9 @@ def logp_grad_signature(params_type):
     return types.float64(VECTOR, params_type, VECTOR)
 
 
-def logp_grad_type(params_type):
-    """The first-class function type of a target's ``logp_grad``."""
-    return types.FunctionType(logp_grad_signature(params_type))
-
-
 def batch_logp_grad_signature(params_type):
     """``none(xs, params, grad_out, lp_out)``: many points (rows of ``xs``) in one call."""
     return types.none(MATRIX, params_type, MATRIX, VECTOR)
-
-
-def batch_logp_grad_type(params_type):
-    """The first-class function type of a target's ``batch_logp_grad``."""
-    return types.FunctionType(batch_logp_grad_signature(params_type))
 
 
 #: Largest scratch vector (float64 entries, 32 KiB) put on the stack; numba's

@@ -157,6 +157,50 @@ def test_compiled_once_per_params_type(mixture2d):
     assert len(loop.run_chunk.signatures) == n
 
 
+@numba.njit
+def _scaled_normal(x, params, grad_out):
+    """log p = -sum(k x^2)/2 with an int32 k: a params type no other test uses."""
+    (k,) = params
+    lp = 0.0
+    for i in range(x.shape[0]):
+        grad_out[i] = -k[i] * x[i]
+        lp -= 0.5 * k[i] * x[i] * x[i]
+    return lp
+
+
+def test_loop_compiled_once_for_every_params_type(mixture2d):
+    # The fixed C interface (targets.interface): a target whose params type the
+    # loop has never seen must not add a signature to it.
+    sampler = samplers.Langevin(metropolis=True)
+    run(sampler, mixture2d, draws=5, tune=5, chains=1, rng=0)
+    n = len(loop.run_chunk.signatures), len(loop.initialize.signatures)
+    target = samplers.Target(_scaled_normal, 3, params=(np.array([1, 2, 4], dtype=np.int32),))
+    idata = run(sampler, target, draws=5, tune=5, chains=1, rng=0)
+    assert (len(loop.run_chunk.signatures), len(loop.initialize.signatures)) == n
+    assert np.all(np.isfinite(idata.posterior["x"].values))
+
+
+@numba.njit
+def _raises_beyond_two(x, params, grad_out):
+    """A standard normal that raises (inside compiled code) for |x| > 2."""
+    if abs(x[0]) > 2.0:
+        raise ValueError("outside")
+    grad_out[0] = -x[0]
+    return -0.5 * x[0] * x[0]
+
+
+def test_an_exception_in_the_target_is_a_divergence_not_a_crash():
+    # Exceptions cannot cross the C interface: the adapter turns one into log p = NaN,
+    # a rejected proposal recorded as diverging.  A step of 3 from near 0 proposes
+    # beyond 2 often, so some of 200 draws must diverge; none may leave [-2, 2].
+    target = samplers.Target(_raises_beyond_two, 1)
+    idata = run(samplers.Langevin(step_size=3.0, metropolis=True), target, draws=200, tune=0,
+                chains=2, rng=0, initial=[[0.0], [0.5]])
+    x = idata.posterior["x"].values
+    assert np.all(np.abs(x) <= 2.0)
+    assert idata.sample_stats["diverging"].values.any()
+
+
 def test_from_python_target_samples_like_the_compiled_one():
     python_target = samplers.Target.from_python(lambda x: -0.5 * x @ x, lambda x: -x, 2)
     numba_target = samplers.Gaussian(np.zeros(2), 1.0)

@@ -5,7 +5,8 @@ import numpy as np
 from numba import types
 from numba.experimental.function_type import _get_wrapper_address
 
-from .._jit import batch_logp_grad_type, logp_grad_type
+from ..targets.interface import (CALL_BATCH_TARGET_SIGNATURE, CALL_TARGET_SIGNATURE, HANDLE,
+                                 call_batch_target, call_target)
 from .loop import (PRECOMPUTED_TYPE, STEP_FUNCTIONS, _precomputed, communicate_step,
                    skip_communication)
 from .state import Accumulators, ChainState, Settings
@@ -16,18 +17,20 @@ __all__ = ["compile_for"]
 def is_loaded(kernel, target, args, batched=False):
     """Whether :func:`compile_for` with these arguments returns at once (this process has
     the entry point already); otherwise it loads it from the disk cache or compiles."""
-    return (kernel, target.params_type, batched, _layout(args)) in _COMPILED
+    return (kernel, batched, _layout(args)) in _COMPILED
 
 
 def compile_for(kernel, target, args, batched=False):
-    """Compile ``kernel(f, target.params, *args)`` for this params type, where ``f`` is
-    ``target.logp_grad`` (or ``target.batch_logp_grad`` when ``batched``, and then
-    :func:`_precomputed` comes last in ``args``).
+    """Compile ``kernel(f, handle, *args)``, where ``f`` is :func:`call_target` (or
+    :func:`call_batch_target` when ``batched``, and then :func:`_precomputed` comes
+    last in ``args``) and ``handle`` is ``target.handle(batched)``, in the place of a
+    target's function and its params (``targets.interface``): the loop's types do not
+    depend on the target, so it is compiled once for every target.
 
     Returns the compiled entry point, to be called with the same arguments,
     and the signatures of its first-class function arguments (``None`` for
     the others), for :func:`_resolve`.
-    The target function is typed as a first-class function, so the compiled
+    The function is typed as a first-class function, so the compiled
     loop depends only on the *types* of the arguments and is found in the disk
     cache by every later process (``_jit``).  Calling the dispatcher itself
     would not do: it would type the target as a dispatcher and compile (and
@@ -35,12 +38,14 @@ def compile_for(kernel, target, args, batched=False):
     holds for the ``communicate`` and ``symmetry`` steps among ``args``
     (dispatchers of :data:`STEP_FUNCTIONS`), typed here from the records.
     """
-    key = (kernel, target.params_type, batched, _layout(args))
+    key = (kernel, batched, _layout(args))
     entry = _COMPILED.get(key)
     if entry is not None:
         return entry
-    function_type = batch_logp_grad_type if batched else logp_grad_type
-    arg_types = [function_type(target.params_type), target.params_type]
+    function, signature = ((call_batch_target, CALL_BATCH_TARGET_SIGNATURE) if batched
+                           else (call_target, CALL_TARGET_SIGNATURE))
+    function.compile(signature)
+    arg_types = [types.FunctionType(signature), HANDLE]
     for a in args:
         if a is _precomputed:
             arg_types.append(PRECOMPUTED_TYPE)
@@ -98,7 +103,7 @@ def _step_signature(function, args):
     return types.none(*records, types.int64, types.int64, types.int64)
 
 
-#: Entry points by kernel, params type and argument layout: ``numba.typeof`` of
+#: Entry points by kernel and argument layout: ``numba.typeof`` of
 #: the state records costs about a millisecond per call, which adds up over
 #: the many short runs of a sweep.
 _COMPILED = {}

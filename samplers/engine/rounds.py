@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..targets.interface import call_batch_target, call_target
 from .compile import _resolve, compile_for, is_loaded
 from .loop import (_precomputed, communicate_step, initialize, run_chunk, run_chunk_batched,
                    skip_communication, skip_symmetry, symmetry_step)
@@ -116,13 +117,13 @@ def run_round(target, state, settings, acc, rec, progress=None):
     steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
              symmetry_step if settings.symmetry_rank > 0 else skip_symmetry)
     if batched:
-        kernel, function, extra = run_chunk_batched, target.batch_logp_grad, steps + (_precomputed,)
+        kernel, function, extra = run_chunk_batched, call_batch_target, steps + (_precomputed,)
     else:
-        kernel, function, extra = run_chunk, target.logp_grad, steps
+        kernel, function, extra = run_chunk, call_target, steps
     records = (state, settings, acc, rec.draws, rec.warmup)
     if (progress is not None and progress.n == 0
             and not is_loaded(kernel, target, (0,) + records + extra, batched)):
-        # A new params type on a machine compiles the loop (about 10 s, once): say so,
+        # The first run on a machine compiles the loop (about 10 s, once): say so,
         # and restart the clock after, so the rate and ETA are those of the sampling.
         # (First round only: later rounds reuse its compiled loop.)
         progress.set_postfix_str(COMPILING, refresh=True)
@@ -133,6 +134,7 @@ def run_round(target, state, settings, acc, rec, progress=None):
         progress.reset(total=progress.total)
         progress.update(int(np.min(np.minimum(state.steps, settings.n_tune) + state.collected)))
     function = _resolve(function, signatures[0])
+    handle = target.handle(batched)
     extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[-len(extra):]))
     start = time.perf_counter()
     chunk = 1
@@ -148,7 +150,7 @@ def run_round(target, state, settings, acc, rec, progress=None):
     while not done():
         tic = time.perf_counter()
         before = int(state.steps.sum())
-        compiled(function, target.params, chunk, *records, *extra)
+        compiled(function, handle, chunk, *records, *extra)
         target.raise_python_error()
         elapsed = time.perf_counter() - tic
         if progress is not None:
@@ -164,6 +166,6 @@ def run_round(target, state, settings, acc, rec, progress=None):
 
 def initialize_state(target, state, settings, search_step):
     """Run :func:`initialize` (compiled for this target)."""
-    compile_for(initialize, target, (state, settings, search_step))[0](
-        target.logp_grad, target.params, state, settings, search_step)
+    compiled, signatures = compile_for(initialize, target, (state, settings, search_step))
+    compiled(_resolve(call_target, signatures[0]), target.handle(), state, settings, search_step)
     target.raise_python_error()

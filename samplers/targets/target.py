@@ -158,6 +158,31 @@ class Target:
         target._python_errors = errors
         return target
 
+    def handle(self, batched=False):
+        """``(address, data)``: the target behind the fixed C interface of the compiled loop
+        (``targets.interface``), ``batched`` for ``batch_logp_grad``.
+
+        The adapter is made on first use (a fraction of a second, once per function and
+        params type in a process); the data block lives as long as this target, which
+        also keeps ``params`` (whose addresses it holds) alive.
+        """
+        from .interface import c_adapter, data_block
+
+        handles = self.__dict__.setdefault("_handles", {})
+        if batched not in handles:
+            function = self.batch_logp_grad if batched else self.logp_grad
+            adapter = c_adapter(function, self.params_type, batched)
+            block = data_block(self.params)
+            handles[batched] = (adapter, block, (adapter.address, block.ctypes.data))
+        return handles[batched][2]
+
+    def __getstate__(self):
+        # The adapter and the addresses are this process's: another one (a worker of a
+        # sweep) makes its own on first use.
+        state = self.__dict__.copy()
+        state.pop("_handles", None)
+        return state
+
     def raise_python_error(self):
         """Re-raise the first exception of a ``from_python`` callable, if any."""
         if self._python_errors:
