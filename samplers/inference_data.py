@@ -361,7 +361,7 @@ def concat(first, *more):
                             f"got {type(part).__name__}")
     chains = [part[POSTERIOR].sizes["chain"] for part in parts]
     if len(set(chains)) > 1:
-        raise ValueError(f"concat: the parts must have the same number of chains, got "
+        raise ValueError("concat: the parts must have the same number of chains, got "
                          + ", ".join(f"part {k}: {n}" for k, n in enumerate(chains)))
     tempered = [TEMPERING in part.groups() for part in parts]
     if any(tempered) and not all(tempered):

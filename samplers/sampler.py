@@ -9,7 +9,6 @@ the two ways to start (fresh, or resuming a saved run) and the run's
 attributes.
 """
 import json
-import warnings
 
 import numpy as np
 

@@ -138,7 +138,7 @@ def run_round(target, state, settings, acc, rec, progress=None):
     extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[-len(extra):]))
     start = time.perf_counter()
     chunk = 1
-    n_tune, draws = settings.n_tune, settings.draws
+    n_tune = settings.n_tune
 
     def done():
         return bool(chains_done(state, settings).all())
