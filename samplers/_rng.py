@@ -28,6 +28,8 @@ ACCEPT = 1         # uniform of the Metropolis-Hastings test
 INIT_STEP = 2      # initial step-size search
 COMMUNICATE = 3    # level moves and swaps (tempering)
 SYMMETRY = 4       # random orthogonal moves (matrix targets)
+REFERENCE = 5      # normals of an exact draw from a tempering path's reference
+REFERENCE_PICK = 6  # its mixture component
 
 _M0 = np.uint64(0xD2E7470EE14C6C93)
 _M1 = np.uint64(0xCA5A826395121157)

@@ -46,6 +46,7 @@ __all__ = [
     "default_ladder",
     "equalize",
     "geometric",
+    "reference_ladder",
 ]
 
 #: Hottest level of :func:`default_ladder` (see there for the reasoning).
@@ -59,11 +60,13 @@ _END_TOLERANCE = 1e-12
 # ---------------------------------------------------------------- validation
 
 
-def check_ladder(betas, name="betas"):
+def check_ladder(betas, name="betas", *, from_zero=False):
     """Validate an inverse-temperature ladder and return it as a new float64 array.
 
     A ladder is 1-D with at least 2 levels, all finite, strictly increasing,
-    within ``(0, 1]`` and ending at exactly 1 (the target).  A last level
+    within ``(0, 1]`` and ending at exactly 1 (the target).  With
+    ``from_zero`` it is the ladder of a reference path
+    (``q^(1-beta) p^beta``) and starts at exactly 0, the reference.  A last level
     within ``1e-12`` of 1 is snapped to ``1.0``.  These are the invariants
     every tempering sampler relies on (Pigeons.jl asserts the same ones when
     it builds a schedule).
@@ -74,6 +77,8 @@ def check_ladder(betas, name="betas"):
         The ladder ``beta_1 < ... < beta_L = 1``.
     name : str
         The argument's name, used in error messages.
+    from_zero : bool, keyword-only
+        Require ``betas[0] == 0`` (a reference path) instead of ``> 0``.
 
     Returns
     -------
@@ -91,7 +96,10 @@ def check_ladder(betas, name="betas"):
     b = check_float_array(betas, name, ndim=1, min_size=2)
     if abs(b[-1] - 1.0) <= _END_TOLERANCE:
         b[-1] = 1.0
-    bad = np.flatnonzero(b <= 0.0)
+    if from_zero and b[0] != 0.0:
+        raise ValueError(f"{name} of a reference path must start at 0 (the reference, drawn "
+                         f"exactly), got {name}[0] = {plain(b[0])!r}")
+    bad = np.flatnonzero(b[1:] <= 0.0) + 1 if from_zero else np.flatnonzero(b <= 0.0)
     if bad.size:
         raise ValueError(f"{name} must be > 0, got {name}[{bad[0]}] = {plain(b[bad[0]])}")
     bad = np.flatnonzero(b > 1.0)
@@ -142,6 +150,15 @@ def geometric(beta_min, n):
             f"n = {n} levels between beta_min = {beta_min!r} and 1 are not distinct in float64"
         )
     return betas
+
+
+def reference_ladder(n):
+    """``n`` levels evenly spaced from 0 to 1: the starting ladder of a reference path
+    (``q^(1-beta) p^beta``), adapted during warm-up.  A reference close to the target
+    makes the path's barrier small and nearly uniform in ``beta``, unlike ``p^beta``'s
+    (``lambda(beta) ∝ 1 / beta`` for a Gaussian), so no geometric crowding near 0."""
+    n = check_count(n, "n", 2)
+    return np.linspace(0.0, 1.0, n)
 
 
 def _gaussian_barrier_rate(dim):
@@ -343,7 +360,8 @@ def communication_barrier(betas, rejection):
         Fields ``betas``, ``rejection``, ``cumulative``, ``total``; call it
         to evaluate ``Lambda``; ``inverse``; ``suggested_levels()``.
     """
-    b = check_ladder(betas)
+    b = check_ladder(betas, from_zero=np.ndim(betas) == 1 and np.size(betas) > 0
+                     and np.asarray(betas)[0] == 0.0)
     r = _check_rejection(rejection, b.size - 1)
     cumulative = np.concatenate(([0.0], np.cumsum(r)))
     for arr in (b, r, cumulative):

@@ -11,7 +11,9 @@ from ..kernels.adaptation import (dual_averaging_init, dual_averaging_started,
                                   dual_averaging_update, final_step_size, initial_step_size,
                                   log_weight_update)
 from ..kernels.communication import level_move, swap_replicas
-from ..kernels.langevin import DIVERGED, OUTSIDE_SUPPORT, all_finite, copy_into, langevin_step, propose
+from ..kernels.langevin import (DIVERGED, MOVED_OR_REJECTED, OUTSIDE_SUPPORT, all_finite, copy_into,
+                                langevin_step, propose)
+from ..kernels.reference import ReferenceArrays, has_reference, reference_draw, reference_logq_grad
 from ..kernels.symmetry import orthogonal_move
 from .state import LEVEL_MOVES, NO_COMMUNICATION, SWAPS_DEO
 
@@ -36,17 +38,24 @@ def initialize(logp_grad, params, state, settings, search_step):
 def _initialize_chain(logp_grad, params, state, settings, search_step, c):
     n_chains, n_replicas, dim = state.x.shape
     n_levels = settings.betas.shape[0]
+    ref = _reference(settings)
+    path = has_reference(ref)
     for r in range(n_replicas):
         state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
+        if path:
+            state.lq[c, r] = reference_logq_grad(state.x[c, r], ref, state.grad_q[c, r], np.empty(dim))
     if not search_step:
         return
     for lev in range(n_levels):
         r = lev if n_replicas == n_levels else 0
-        if all_finite(state.lp[c, r], state.grad[c, r]):
+        if path and settings.betas[lev] == 0.0:
+            state.step_size[c, lev] = 1.0  # exact draws from the reference: no step
+        elif all_finite(state.lp[c, r], state.grad[c, r]):
             state.step_size[c, lev] = initial_step_size(
-                logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r],
-                settings.betas[lev], settings.target_accept, state.keys[c], lev,
-                np.empty(dim), np.empty(dim), np.empty(dim))
+                logp_grad, params, ref, state.x[c, r], state.lp[c, r], state.lq[c, r],
+                state.grad[c, r], state.grad_q[c, r], settings.betas[lev], settings.target_accept,
+                state.keys[c], lev, np.empty(dim), np.empty(dim), np.empty(dim),
+                np.empty(state.grad_q.shape[2]))
         else:
             state.step_size[c, lev] = 1.0
         dual_averaging_init(state.adapt_state[c, lev], state.step_size[c, lev])
@@ -94,6 +103,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
     noise = scratch_vector(dim)
     y = scratch_vector(dim)
     grad_y = scratch_vector(dim)
+    ref = _reference(settings)
+    path = has_reference(ref)
+    gq_y = scratch_vector(state.grad_q.shape[2])
     # The counters written every step live in locals until the end of the call:
     # the chains' entries share cache lines, which two threads writing them
     # every step would pass back and forth.
@@ -115,16 +127,23 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
                 batch = collected * n_batches // settings.draws
             batch = min(max(batch, 0), n_batches - 1)
 
-        # Explore: a Langevin step of every replica at its level.
+        # Explore: a Langevin step of every replica at its level; on a reference
+        # path, the level beta = 0 is the reference itself, drawn exactly.
         for r in range(n_replicas):
             lev = state.level[c, r]
             h = state.step_size[c, lev]
             if state.frozen[c]:
                 accept, status = 0.0, DIVERGED
+            elif path and betas[lev] == 0.0:
+                reference_draw(ref, state.keys[c], t, r, noise, state.x[c, r])
+                state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
+                state.lq[c, r] = reference_logq_grad(state.x[c, r], ref, state.grad_q[c, r], noise)
+                accept, status = 1.0, MOVED_OR_REJECTED
             else:
-                state.lp[c, r], accept, status = langevin_step(
-                    logp_grad, params, state.x[c, r], state.lp[c, r], state.grad[c, r], h,
-                    betas[lev], settings.metropolis, state.keys[c], t, r, noise, y, grad_y)
+                state.lp[c, r], state.lq[c, r], accept, status = langevin_step(
+                    logp_grad, params, ref, state.x[c, r], state.lp[c, r], state.lq[c, r],
+                    state.grad[c, r], state.grad_q[c, r], h, betas[lev], settings.metropolis,
+                    state.keys[c], t, r, noise, y, grad_y, gq_y)
                 if status == DIVERGED and not settings.metropolis:
                     state.frozen[c] = True
             if r == tracked:
@@ -138,7 +157,8 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
             if settings.symmetry_rank > 0 and not state.frozen[c]:
                 symmetry(state, settings, c, r, t)
             if tempered:
-                _accumulate(acc, c, lev, batch, betas, state.lp[c, r])
+                # The path's log ratio between levels: log p - log q (log q = 0: classic).
+                _accumulate(acc, c, lev, batch, betas, state.lp[c, r] - state.lq[c, r])
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
@@ -215,8 +235,9 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, dr
                 for r in range(n_replicas):
                     lev = state.level[c, r]
                     fill_normals(state.keys[c], t, NOISE, r, noise)
-                    propose(state.x[c, r], state.grad[c, r], state.step_size[c, lev],
-                            settings.betas[lev], noise, ys[c * n_replicas + r])
+                    propose(state.x[c, r], state.grad[c, r], state.grad_q[c, r],
+                            state.step_size[c, lev], settings.betas[lev], noise,
+                            ys[c * n_replicas + r])
         if not running.any():
             break
         batch_logp_grad(ys, params, grads_y, lps_y)
@@ -242,6 +263,13 @@ def _precomputed(y, cache, grad_out):
     next_row[0] = i + 1
     copy_into(grads[i], grad_out)
     return lps[i]
+
+
+@jit(inline="always")
+def _reference(settings):
+    """The path's reference (``kernels.reference``) from its flat fields in ``settings``."""
+    return ReferenceArrays(settings.ref_log_norm, settings.ref_cum_weights, settings.ref_mean,
+                           settings.ref_chol, settings.ref_inv_chol)
 
 
 @jit(inline="always")
@@ -279,7 +307,8 @@ def communicate_step(state, settings, acc, c, t, tuning):
     n_levels = betas.shape[0]
     if settings.communication == LEVEL_MOVES:
         state.level[c, 0], state.direction[c] = level_move(
-            state.level[c, 0], state.direction[c], state.lp[c, 0], betas[:settings.max_level + 1],
+            state.level[c, 0], state.direction[c], state.lp[c, 0] - state.lq[c, 0],
+            betas[:settings.max_level + 1],
             state.log_weights[c], settings.lifted, state.keys[c], t,
             acc.pair_accept[c], acc.pair_tries[c])
     else:
@@ -287,8 +316,9 @@ def communicate_step(state, settings, acc, c, t, tuning):
             parity = ((t + 1) // settings.steps_per_swap) % 2
         else:
             parity = 0 if uniform(state.keys[c], t, COMMUNICATE, n_levels) < 0.5 else 1
-        swap_replicas(state.x[c], state.lp[c], state.grad[c], state.identity[c], betas,
-                      parity, state.keys[c], t, acc.pair_accept[c], acc.pair_tries[c])
+        swap_replicas(state.x[c], state.lp[c], state.grad[c], state.lq[c], state.grad_q[c],
+                      state.identity[c], betas, parity, state.keys[c], t, acc.pair_accept[c],
+                      acc.pair_tries[c])
     for r in range(state.x.shape[1]):
         _round_trip(acc, state, c, r, n_levels - 1)
     if tuning and settings.adapt_weights:

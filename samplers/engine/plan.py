@@ -107,6 +107,11 @@ class RunPlan:
         carry more, invariant under the move: a sampled log noise level).
     adaptation : Adaptation or None
         Set-up of a fresh state and work between tuning rounds.
+    reference : kernels.reference.ReferenceArrays or None
+        The reference ``q`` of a reference path ``q^(1-beta) p^beta`` (then
+        ``betas[0] = 0``: that level draws from ``q`` exactly), at the start
+        (the adaptation may change it between rounds); ``None``: the
+        classic path ``p^beta``.
     """
     betas: np.ndarray
     explorer: Explorer
@@ -120,6 +125,7 @@ class RunPlan:
     symmetry_rank: int = 0
     symmetry_rows: int = 0
     adaptation: Optional[Adaptation] = None
+    reference: Optional[object] = None
 
     def __post_init__(self):
         if self.communication not in COMMUNICATION_KINDS:

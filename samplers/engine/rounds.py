@@ -73,7 +73,10 @@ def run(target, plan, start, run_args, progress=None):
             settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
             wall += run_round(target, state, settings, acc, rec, bar)
             if plan.adaptation is not None:
+                before = settings.ref_log_norm
                 settings = plan.adaptation.adapt(target, state, settings, acc, stop == tune)
+                if settings.ref_log_norm is not before:  # a new path: log q at every replica
+                    initialize_state(target, state, settings, False)
             first = stop
         n_levels = settings.betas.size
         trace_len = draws * n_levels if settings.communication == LEVEL_MOVES else 0

@@ -9,7 +9,7 @@ import numpy as np
 
 from .plan import COMMUNICATION_KINDS
 from .rounds import initialize_state
-from .state import ChainState, Settings, new_state, restore_state
+from .state import ChainState, Settings, new_state, no_reference, restore_state, saved_reference
 
 __all__ = ["Start", "RunArgs", "fresh_start", "resumed_start"]
 
@@ -37,14 +37,20 @@ def fresh_start(target, plan, x0, keys, run):
     adapt_step = plan.explorer.dual_averaging
     if adapt_step and plan.tune == 0:
         raise ValueError("step_size=None is tuned during warm-up: give tune > 0 or a step_size")
-    state = new_state(x0, keys, plan.n_replicas, plan.n_levels)
+    state = new_state(x0, keys, plan.n_replicas, plan.n_levels,
+                      reference=plan.reference is not None)
     if step_size is not None:
         state.step_size[:] = step_size
-    settings = _settings(plan, run, plan.betas, adapt_step, plan.adapt_weights)
+    reference = no_reference(x0.shape[1]) if plan.reference is None else plan.reference
+    settings = _settings(plan, run, plan.betas, adapt_step, plan.adapt_weights, reference)
     initialize_state(target, state, settings, adapt_step)
     _check_finite(state)
     if plan.adaptation is not None:
+        before = settings.ref_log_norm
         settings = plan.adaptation.start(target, state, settings)
+        if settings.ref_log_norm is not before:  # a new reference path: log q at every replica
+            initialize_state(target, state, settings, False)
+            _check_finite(state)
     return Start(state, settings)
 
 
@@ -59,10 +65,11 @@ def resumed_start(plan, saved, run):
     state = restore_state(saved)
     _check_finite(state)
     return Start(state, _settings(plan, run, saved["betas"][0], adapt_step=False,
-                                  adapt_weights=False))
+                                  adapt_weights=False,
+                                  reference=saved_reference(saved, state.x.shape[2])))
 
 
-def _settings(plan, run, betas, adapt_step, adapt_weights):
+def _settings(plan, run, betas, adapt_step, adapt_weights, reference):
     betas = np.ascontiguousarray(betas, dtype=np.float64)
     explorer = plan.explorer
     return Settings(
@@ -72,7 +79,8 @@ def _settings(plan, run, betas, adapt_step, adapt_weights):
         steps_per_swap=plan.steps_per_swap, max_level=betas.size - 1, n_tune=plan.tune,
         draws=run.draws, thin=run.thin, stop_step=plan.tune, round_first=0,
         round_len=max(plan.tune, 1), symmetry_rank=plan.symmetry_rank,
-        symmetry_rows=plan.symmetry_rows)
+        symmetry_rows=plan.symmetry_rows, **{"ref_" + name: value for name, value in
+                                             reference._asdict().items()})
 
 
 def _check_finite(state):

@@ -8,9 +8,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels.adaptation import DUAL_AVERAGING_SLOTS
+from ..kernels.reference import ReferenceArrays
 
 __all__ = ["ChainState", "Settings", "Accumulators", "DrawRecord", "Records", "new_state",
            "new_accumulators", "new_records", "new_draw_record", "save_state", "restore_state",
+           "saved_reference", "no_reference", "reference_of", "with_reference",
            "level_dtype", "N_BATCHES", "NO_COMMUNICATION", "LEVEL_MOVES", "SWAPS_DEO", "SWAPS_SEO"]
 
 #: Batches per chain for the batch-means standard errors of log Z.
@@ -24,6 +26,8 @@ class ChainState(NamedTuple):
     x: np.ndarray            # (C, R, d) positions
     lp: np.ndarray           # (C, R) untempered log density at x
     grad: np.ndarray         # (C, R, d) its gradient
+    lq: np.ndarray           # (C, R) the path's reference log density at x (0: classic path)
+    grad_q: np.ndarray       # (C, R, d) its gradient ((C, R, 0) on the classic path)
     level: np.ndarray        # (C, R) level of each replica
     identity: np.ndarray     # (C, R) walker at each slot (moves with swaps)
     phase: np.ndarray        # (C, R) per walker: 0 unknown, 1 seen top, 2 then bottom
@@ -60,6 +64,14 @@ class Settings(NamedTuple):
     round_len: int
     symmetry_rank: int       # k > 0: an orthogonal move X -> X O (k x k) after every transition
     symmetry_rows: int       # d: the move acts on the first d * symmetry_rank coordinates
+    # The path's reference (``ReferenceArrays``, flat: the parallel loop cannot take a
+    # record nested in a record; :func:`reference_of`, :func:`with_reference`).  No
+    # components: the classic path p^beta.
+    ref_log_norm: np.ndarray
+    ref_cum_weights: np.ndarray
+    ref_mean: np.ndarray
+    ref_chol: np.ndarray
+    ref_inv_chol: np.ndarray
 
 
 class Accumulators(NamedTuple):
@@ -96,15 +108,18 @@ class Records(NamedTuple):
     warmup: DrawRecord
 
 
-def new_state(x0, keys, n_replicas, n_levels):
-    """A fresh state: every replica of chain ``c`` starts at ``x0[c]``."""
+def new_state(x0, keys, n_replicas, n_levels, reference=False):
+    """A fresh state: every replica of chain ``c`` starts at ``x0[c]``; ``reference``: room
+    for the gradient of a reference path's ``log q``."""
     n_chains, dim = x0.shape
     x = np.ascontiguousarray(np.repeat(x0[:, None, :], n_replicas, axis=1))
     level = np.zeros((n_chains, n_replicas), dtype=np.int64)
     if n_replicas == n_levels:
         level[:] = np.arange(n_levels)
     return ChainState(
-        x=x, lp=np.zeros((n_chains, n_replicas)), grad=np.zeros_like(x), level=level,
+        x=x, lp=np.zeros((n_chains, n_replicas)), grad=np.zeros_like(x),
+        lq=np.zeros((n_chains, n_replicas)),
+        grad_q=np.zeros((n_chains, n_replicas, dim if reference else 0)), level=level,
         identity=np.tile(np.arange(n_replicas, dtype=np.int64), (n_chains, 1)),
         phase=np.zeros_like(level), direction=np.ones(n_chains, dtype=np.int64),
         step_size=np.full((n_chains, n_levels), np.nan),
@@ -149,16 +164,52 @@ def new_records(n_chains, draws, n_warm, dim):
                    warmup=new_draw_record(n_chains, n_warm, dim, level=True))
 
 
+def reference_of(settings):
+    """The path's reference in ``settings``, as ``ReferenceArrays``."""
+    return ReferenceArrays(*(getattr(settings, "ref_" + name) for name in ReferenceArrays._fields))
+
+
+def with_reference(settings, reference):
+    """``settings`` with the path's reference ``reference`` (``ReferenceArrays``)."""
+    return settings._replace(**{"ref_" + name: value for name, value in reference._asdict().items()})
+
+
+#: The saved names of the reference's arrays (``ReferenceArrays`` fields, prefixed).
+_REFERENCE_PREFIX = "reference_"
+
+
 def save_state(state, settings):
-    """What a continuation needs: every state array (chain first) and the ladder, by name."""
+    """What a continuation needs: every state array (chain first), the ladder and the
+    path's reference, by name."""
     saved = {name: np.asarray(value) for name, value in state._asdict().items()}
-    saved["betas"] = np.broadcast_to(settings.betas, (state.x.shape[0], settings.betas.size)).copy()
+    n_chains = state.x.shape[0]
+    saved["betas"] = np.broadcast_to(settings.betas, (n_chains, settings.betas.size)).copy()
+    for name, value in reference_of(settings)._asdict().items():
+        saved[_REFERENCE_PREFIX + name] = np.broadcast_to(value, (n_chains,) + value.shape).copy()
     return saved
+
+
+def saved_reference(saved, dim):
+    """The reference of a saved run (:func:`save_state`; none in runs saved before paths)."""
+    if _REFERENCE_PREFIX + "log_norm" not in saved:
+        return no_reference(dim)
+    return ReferenceArrays(**{name: np.ascontiguousarray(saved[_REFERENCE_PREFIX + name][0])
+                              for name in ReferenceArrays._fields})
+
+
+def no_reference(dim):
+    """The empty reference of the classic path ``p^beta``."""
+    return ReferenceArrays(np.zeros(0), np.zeros(0), np.zeros((0, dim)), np.zeros((0, dim, dim)),
+                           np.zeros((0, dim, dim)))
 
 
 def restore_state(saved):
     """The state at the end of a saved run (:func:`save_state`), as the start of its continuation:
     the stream counters run on, the per-run counters start again at zero."""
+    saved = dict(saved)
+    n_chains, n_replicas, _ = np.shape(saved["x"])
+    saved.setdefault("lq", np.zeros((n_chains, n_replicas)))  # runs saved before paths
+    saved.setdefault("grad_q", np.zeros((n_chains, n_replicas, 0)))
     fields = {name: np.ascontiguousarray(saved[name]) for name in ChainState._fields}
     fields["keys"] = fields["keys"].astype(np.uint64)
     fields["frozen"] = fields["frozen"].astype(np.bool_)

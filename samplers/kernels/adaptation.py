@@ -25,6 +25,7 @@ from .._jit import jit
 from .._rng import INIT_STEP, fill_normals
 from .acceptance import accept_probability
 from .langevin import all_finite, log_accept_ratio, propose
+from .reference import reference_logq_grad
 
 __all__ = ["DUAL_AVERAGING_SLOTS", "SA_EXPONENT", "dual_averaging_init", "dual_averaging_update",
            "dual_averaging_started", "dual_averaging_restart", "final_step_size",
@@ -82,22 +83,29 @@ def dual_averaging_restart(states, step_sizes):
 
 
 @jit
-def initial_step_size(logp_grad, params, x, lp, grad, beta, target, key, lane, noise, y, grad_y):
+def initial_step_size(logp_grad, params, ref, x, lp, lq, grad, grad_q, beta, target, key, lane,
+                      noise, y, grad_y, gq_y):
     """Double or halve ``h`` from 1 until the acceptance of one proposal crosses ``target``.
 
     A heuristic start for dual averaging, after Stan's: it puts ``h`` within
     a factor of two of the scale where acceptance changes, whatever the
     target's scale.  Each trial uses its own noise from the INIT_STEP stream
-    (``lane`` separates the levels of a ladder).
+    (``lane`` separates the levels of a ladder).  The proposal and its
+    acceptance are those of the level ``beta`` of the path (``langevin``;
+    ``ref``, ``lq``, ``grad_q`` and ``gq_y`` empty or 0 on the classic path).
     """
     h = 1.0
     direction = 0
     for trial in range(200):
         fill_normals(key, trial, INIT_STEP, lane, noise)
-        propose(x, grad, h, beta, noise, y)
+        propose(x, grad, grad_q, h, beta, noise, y)
         lp_y = logp_grad(y, params, grad_y)
-        if all_finite(lp_y, grad_y):
-            log_alpha = log_accept_ratio(x, lp, grad, y, lp_y, grad_y, h, beta)
+        lq_y = 0.0
+        if grad_q.shape[0] > 0:
+            lq_y = reference_logq_grad(y, ref, gq_y, noise)
+        if all_finite(lp_y, grad_y) and np.isfinite(lq_y):
+            log_alpha = log_accept_ratio(x, lp, lq, grad, grad_q, y, lp_y, lq_y, grad_y, gq_y, h,
+                                         beta)
             accept = accept_probability(log_alpha)
         else:
             accept = 0.0

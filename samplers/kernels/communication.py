@@ -2,7 +2,10 @@
 
 Level ``i`` targets ``p_i(x) proportional to p(x)^beta_i`` with
 ``0 < beta_0 < ... < beta_{L-1} = 1``; ``lp`` is always the *untempered*
-log p.
+log p.  On a reference path (``pi_beta ∝ q^(1-beta) p^beta``, ``beta_0 =
+0``, ``kernels.reference``) every formula below holds with ``log p``
+replaced by ``log p - log q``: the level moves receive that difference, and
+the swaps subtract the replicas' ``lq``.
 
 * Simulated tempering (Ge, Lee and Risteski, arXiv 1812.00793; Marinari and
   Parisi 1992): one state ``(i, x)``; a move to ``j = i +/- 1`` is accepted
@@ -50,15 +53,18 @@ def level_move(level, direction, lp, betas, log_weights, lifted, key, step,
 
 
 @jit
-def swap_replicas(x, lp, grad, identity, betas, parity, key, step, pair_accept, pair_tries):
+def swap_replicas(x, lp, grad, lq, grad_q, identity, betas, parity, key, step, pair_accept,
+                  pair_tries):
     """Swap neighbouring replicas of one chain: pairs ``(i, i+1)`` with ``i % 2 == parity``.
 
-    ``x``, ``lp`` and ``grad`` are indexed by level; ``identity[i]`` names
-    the replica (walker) now at level ``i``, for counting round trips.
+    ``x``, ``lp``, ``grad``, ``lq`` and ``grad_q`` are indexed by level
+    (``lq`` and ``grad_q``: a reference path's log q, 0 and empty on the
+    classic path); ``identity[i]`` names the replica (walker) now at level
+    ``i``, for counting round trips.
     """
     n_levels = betas.shape[0]
     for i in range(parity, n_levels - 1, 2):
-        log_ratio = (betas[i + 1] - betas[i]) * (lp[i] - lp[i + 1])
+        log_ratio = (betas[i + 1] - betas[i]) * ((lp[i] - lq[i]) - (lp[i + 1] - lq[i + 1]))
         accept = accept_probability(log_ratio)
         pair_accept[i] += accept
         pair_tries[i] += 1.0
@@ -66,5 +72,8 @@ def swap_replicas(x, lp, grad, identity, betas, parity, key, step, pair_accept, 
             for j in range(x.shape[1]):
                 x[i, j], x[i + 1, j] = x[i + 1, j], x[i, j]
                 grad[i, j], grad[i + 1, j] = grad[i + 1, j], grad[i, j]
+            for j in range(grad_q.shape[1]):
+                grad_q[i, j], grad_q[i + 1, j] = grad_q[i + 1, j], grad_q[i, j]
             lp[i], lp[i + 1] = lp[i + 1], lp[i]
+            lq[i], lq[i + 1] = lq[i + 1], lq[i]
             identity[i], identity[i + 1] = identity[i + 1], identity[i]

@@ -24,11 +24,15 @@ import numpy as np
 
 from .. import ladders
 from ..engine import Adaptation
+from ..engine.state import reference_of, with_reference
 from ..kernels.adaptation import dual_averaging_restart, sa_restart_count
 from ..inference_data import swap_rejection
 from .evidence import log_ratios, log_z
+from .modes import CLIMB_ITERATIONS, climb, discover, log_evidence_guess, mode_reference
+from .reference import reference_logpdf
 
 __all__ = ["LadderAdaptation", "AdaptiveWeights", "FixedWeights", "ProgressiveWeights",
+           "ModeDiscovery",
            "progressive_rounds", "RESTART_GAIN",
            "PAPER_STEPS_PER_LEVEL", "CLIMB_ITERATIONS"]
 
@@ -36,8 +40,6 @@ __all__ = ["LadderAdaptation", "AdaptiveWeights", "FixedWeights", "ProgressiveWe
 RESTART_GAIN = 0.1
 #: Warm-up steps per level that the progressive ("paper") weights need at least.
 PAPER_STEPS_PER_LEVEL = 100
-#: L-BFGS iterations of the climb behind the starting weights.
-CLIMB_ITERATIONS = 200
 
 
 def progressive_rounds(tune, n_levels):
@@ -61,7 +63,8 @@ class LadderAdaptation(Adaptation):
             return settings
         old = settings.betas
         new = ladders.equalize(old, rejection)
-        log_old, log_new = np.log(old), np.log(new)
+        with np.errstate(divide="ignore"):  # log 0 = -inf at a reference path's level 0
+            log_old, log_new = np.log(old), np.log(new)
         rel, _ = log_z(acc.stone)
         if np.all(np.isfinite(rel)):
             # The round's stepping-stone estimate, pooled over chains, is a
@@ -69,8 +72,11 @@ class LadderAdaptation(Adaptation):
             state.log_weights[:] = -rel
             state.sa_count[:] = sa_restart_count(old.size, RESTART_GAIN)
         for c in range(state.x.shape[0]):
-            # Step sizes scale smoothly with beta: interpolate log h in log beta.
-            state.step_size[c] = np.exp(np.interp(log_new, log_old, np.log(state.step_size[c])))
+            # Step sizes scale smoothly with beta: interpolate log h in log beta (a
+            # reference path's level 0, beta = 0, draws exactly and keeps its entry).
+            hot = 1 if old[0] == 0.0 else 0
+            state.step_size[c, hot:] = np.exp(np.interp(log_new[hot:], log_old[hot:],
+                                                        np.log(state.step_size[c, hot:])))
             dual_averaging_restart(state.adapt_state[c], state.step_size[c])
             # log Z is smooth (convex) in beta: interpolate the weights in beta.
             state.log_weights[c] = np.interp(new, old, state.log_weights[c])
@@ -97,8 +103,15 @@ class AdaptiveWeights(LadderAdaptation):
         # One climb per distinct start: ensembles often start many chains at one point.
         starts, first, which = np.unique(state.x[:, 0], axis=0, return_index=True,
                                          return_inverse=True)
-        peaks = np.array([_climb(target, x0, state.lp[c, 0]) for x0, c in zip(starts, first)])
-        w = -peaks[which.reshape(-1), None] * betas + 0.5 * dim * np.log(betas)
+        climbs = [_climb(target, x0, state.lp[c, 0]) for x0, c in zip(starts, first)]
+        peaks = np.array([peak for peak, _ in climbs])[which.reshape(-1), None]
+        if betas[0] == 0.0:
+            # A reference path: with q close to p / Z, log Z(beta) = beta log Z, and
+            # log Z ≈ log p(m) - log q(m) at the mode m.
+            log_q = reference_logpdf(reference_of(settings), np.array([x for _, x in climbs]))
+            w = -(peaks - log_q[which.reshape(-1), None]) * betas
+        else:
+            w = -peaks * betas + 0.5 * dim * np.log(betas)
         state.log_weights[:] = w - w[:, -1:]
         return settings
 
@@ -160,18 +173,52 @@ def _pooled_rejection(acc):
 
 
 def _climb(target, x0, lp0):
-    """log p at the point L-BFGS reaches from ``x0`` in ``CLIMB_ITERATIONS``
-    iterations (``lp0 = log p(x0)`` if that is not higher, or if the climb fails)."""
-    from scipy.optimize import minimize
+    """``(log p, point)`` where L-BFGS reaches from ``x0`` in ``CLIMB_ITERATIONS``
+    iterations (``(lp0, x0)`` if that is not higher, or if the climb fails)."""
+    x, peak, _ = climb(target, x0, CLIMB_ITERATIONS)
+    return (peak, x) if np.isfinite(peak) and peak > lp0 else (float(lp0), x0)
 
-    def negative(x):
-        value, grad = target.logp_and_grad(x)
-        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
-            return np.inf, np.zeros_like(x)  # L-BFGS backtracks from non-finite values
-        return -value, -grad
 
-    with np.errstate(all="ignore"):
-        result = minimize(negative, x0, jac=True, method="L-BFGS-B",
-                          options={"maxiter": CLIMB_ITERATIONS})
-    peak = -float(result.fun)
-    return peak if np.isfinite(peak) and peak > lp0 else float(lp0)
+class ModeDiscovery(Adaptation):
+    """``reference="modes"``: the mode-aware reference (``tempering.modes``), rebuilt
+    whenever a warm-up round discovers a new mode; around the run's other adaptation
+    (``inner``: the ladder, simulated tempering's weights, or ``None``).
+
+    Holds the modes found in its run (a plan serves one run).  After the last
+    warm-up round the reference stays fixed, so the kept draws come from one
+    Markov chain.
+    """
+
+    def __init__(self, inner=None):
+        self.inner = inner
+        self.modes = []
+        self.climbs = 0
+
+    def start(self, target, state, settings):
+        points = np.unique(state.x.reshape(-1, state.x.shape[2]), axis=0)
+        self.modes, self.climbs = discover(target, points, [])
+        settings = with_reference(settings, mode_reference(self.modes, points))
+        if self.inner is not None:
+            settings = self.inner.start(target, state, settings)
+        return settings
+
+    def adapt(self, target, state, settings, acc, last):
+        if self.inner is not None:
+            settings = self.inner.adapt(target, state, settings, acc, last)
+        if last:
+            return settings
+        points = state.x.reshape(-1, state.x.shape[2])
+        known = len(self.modes)
+        self.modes, climbs = discover(target, points, self.modes)
+        self.climbs += climbs
+        if len(self.modes) == known:
+            return settings
+        if state.x.shape[1] == 1:
+            # Simulated tempering: the weights estimated the old path.  log Z(1) is
+            # the same on every path (the round's stepping-stone estimate, or the
+            # Laplace guess); with q close to p / Z, log Z(beta) = beta log Z.
+            rel, _ = log_z(acc.stone)
+            log_evidence = -rel[0] if np.isfinite(rel[0]) else log_evidence_guess(self.modes)
+            state.log_weights[:] = -log_evidence * settings.betas + log_evidence
+            state.sa_count[:] = sa_restart_count(settings.betas.size, RESTART_GAIN)
+        return with_reference(settings, mode_reference(self.modes, points))

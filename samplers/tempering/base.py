@@ -10,6 +10,8 @@ from .. import ladders
 from .._checks import check_bool, check_count, check_positive
 from ..engine import Explorer, RunPlan, doubling_rounds, single_round
 from ..sampler import Sampler
+from .adaptation import ModeDiscovery
+from .reference import as_reference, reference_arrays
 
 __all__ = ["TemperingSampler"]
 
@@ -18,8 +20,11 @@ class TemperingSampler(Sampler):
     """Base class: a ladder, Langevin exploration at every level, communication."""
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=10, metropolis=True,
-                 target_accept=0.574, adapt_ladder=None):
-        self.betas = None if betas is None else ladders.check_ladder(betas, "betas")
+                 target_accept=0.574, adapt_ladder=None, reference=None):
+        as_reference(reference, None)  # its type; its dimension is checked against the target's
+        self.reference = reference
+        self.betas = None if betas is None else ladders.check_ladder(
+            betas, "betas", from_zero=reference is not None)
         self.step_size = check_positive(step_size, "step_size", allow_none=True)
         self.steps_per_swap = check_count(steps_per_swap, "steps_per_swap")
         self.metropolis = check_bool(metropolis, "metropolis")
@@ -40,20 +45,38 @@ class TemperingSampler(Sampler):
         return {"betas": None if self.betas is None else self.betas.tolist(),
                 "step_size": self.step_size, "steps_per_swap": self.steps_per_swap,
                 "metropolis": self.metropolis, "target_accept": self.target_accept,
-                "adapt_ladder": self.adapt_ladder}
+                "adapt_ladder": self.adapt_ladder, "reference": self._reference_setting()}
+
+    def _reference_setting(self):
+        """``reference`` as recorded: None, the kind, or the fixed reference's fingerprint."""
+        if self.reference is None or isinstance(self.reference, str):
+            return self.reference
+        return f"{type(self.reference).__name__}:{self.reference.fingerprint()}"
 
     def ladder(self, target):
-        """The ladder a run starts on: ``betas``, or ``ladders.default_ladder(target.dim)``."""
+        """The ladder a run starts on: ``betas``, or ``ladders.default_ladder(target.dim)``
+        (with a reference: ``ladders.reference_ladder`` of as many levels)."""
         if self.betas is not None:
             return self.betas.copy()
-        return ladders.default_ladder(target.dim)
+        default = ladders.default_ladder(target.dim)
+        if self.reference is not None:
+            return ladders.reference_ladder(default.size)
+        return default
 
-    def _plan(self, target, tune, **kwargs):
-        """The plan with this configuration's ladder, explorer and steps between
-        communications; rounds of ladder adaptation when ``adapt_ladder``."""
+    def _plan(self, target, tune, adaptation=None, **kwargs):
+        """The plan with this configuration's ladder, explorer, steps between
+        communications and path; rounds of adaptation when ``adapt_ladder`` or
+        ``reference="modes"``."""
         self._check_target(target)
         tune = self._tune(target, tune)
-        kwargs.setdefault("rounds", doubling_rounds(tune) if self.adapt_ladder else single_round(tune))
+        reference = as_reference(self.reference, target.dim)
+        if isinstance(reference, str):  # "modes": built at the start, rebuilt between rounds
+            adaptation = ModeDiscovery(adaptation)
+            reference = reference_arrays(np.zeros((1, target.dim)), np.eye(target.dim)[None],
+                                         np.ones(1))
+        adapted = self.adapt_ladder or isinstance(adaptation, ModeDiscovery)
+        kwargs.setdefault("rounds", doubling_rounds(tune) if adapted else single_round(tune))
         return RunPlan(betas=np.ascontiguousarray(self.ladder(target), dtype=np.float64),
                        explorer=Explorer(self.metropolis, self.step_size, self.target_accept),
-                       tune=tune, steps_per_swap=self.steps_per_swap, **kwargs)
+                       tune=tune, steps_per_swap=self.steps_per_swap, adaptation=adaptation,
+                       reference=reference, **kwargs)

@@ -37,6 +37,11 @@ class ParallelTempering(TemperingSampler):
     adapt_ladder : bool, optional
         Equalise the swap rejection between neighbours during warm-up;
         default: when ``betas`` is not given.
+    reference : None, "modes", Gaussian or GaussianMixture
+        The path (``tempering.reference``): ``None``, the classic ``p^beta``;
+        else ``q^(1-beta) p^beta`` from a normalised reference ``q``, whose
+        level ``beta = 0`` is refreshed by an exact draw at every step, and
+        whose stepping-stone sum is the absolute evidence ``log integral p``.
 
     The posterior holds the replica at beta = 1; ``idata.tempering`` holds
     the ladder, ``log_z`` (stepping stone) with ``log_z_se``, swap
@@ -45,10 +50,10 @@ class ParallelTempering(TemperingSampler):
     """
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=1, swap="deo",
-                 metropolis=True, target_accept=0.574, adapt_ladder=None):
+                 metropolis=True, target_accept=0.574, adapt_ladder=None, reference=None):
         super().__init__(betas, step_size=step_size, steps_per_swap=steps_per_swap,
                          metropolis=metropolis, target_accept=target_accept,
-                         adapt_ladder=adapt_ladder)
+                         adapt_ladder=adapt_ladder, reference=reference)
         if swap not in ("deo", "seo"):
             raise ValueError(f"swap must be 'deo' or 'seo', got {swap!r}")
         self.swap = swap

@@ -71,6 +71,10 @@ class SimulatedTempering(TemperingSampler):
     adapt_ladder : bool, optional
         Equalise the level-move rejection between neighbours during warm-up;
         default: when ``betas`` is not given (not with ``"paper"`` weights).
+    reference : None, "modes", Gaussian or GaussianMixture
+        The path (``tempering.reference``): ``None``, the classic ``p^beta``;
+        else ``q^(1-beta) p^beta`` from a normalised reference ``q``: at level
+        ``beta = 0`` every step is an exact draw from ``q``.
 
     The posterior holds ``draws`` draws per chain at beta = 1: the chain runs
     until it has spent ``draws * thin`` steps at the top level.
@@ -83,13 +87,17 @@ class SimulatedTempering(TemperingSampler):
     name = "SimulatedTempering"
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=10, log_weights="adaptive",
-                 lifted=True, metropolis=True, target_accept=0.574, adapt_ladder=None):
+                 lifted=True, metropolis=True, target_accept=0.574, adapt_ladder=None,
+                 reference=None):
         if isinstance(log_weights, str):
             if log_weights not in ("adaptive", "paper"):
                 raise ValueError(f"log_weights must be 'adaptive', 'paper' or an array, got {plain(log_weights)!r}")
             if log_weights == "paper" and adapt_ladder:
                 raise ValueError("adapt_ladder=True cannot be combined with log_weights='paper' "
                                  "(its warm-up rounds open one level at a time)")
+            if log_weights == "paper" and reference == "modes":
+                raise ValueError("reference='modes' cannot be combined with log_weights='paper' "
+                                 "(the reference changes between the rounds that set the weights)")
             if log_weights == "paper":
                 adapt_ladder = False
             self.fixed_weights = None
@@ -112,7 +120,7 @@ class SimulatedTempering(TemperingSampler):
             log_weights = "fixed"
         super().__init__(betas, step_size=step_size, steps_per_swap=steps_per_swap,
                          metropolis=metropolis, target_accept=target_accept,
-                         adapt_ladder=adapt_ladder)
+                         adapt_ladder=adapt_ladder, reference=reference)
         self.log_weights = log_weights
         self.lifted = check_bool(lifted, "lifted")
 

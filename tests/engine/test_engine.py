@@ -6,6 +6,7 @@ import samplers
 from samplers import engine
 from samplers.engine import loop, state as records
 from samplers.kernels import adaptation
+from samplers.kernels.reference import ReferenceArrays
 from samplers.engine.plan import DOUBLING_PARTS, doubling_rounds
 
 
@@ -69,11 +70,12 @@ def test_chains_done_is_the_compiled_test_negated():
     state = records.new_state(np.zeros((200, 1)), np.zeros((200, 2), np.uint64), 1, 1)
     state.steps[:] = rng.integers(0, 30, 200)
     state.collected[:] = rng.integers(0, 12, 200)
-    settings = records.Settings(
+    settings = records.with_reference(records.Settings(
         betas=np.ones(1), metropolis=False, adapt_step=False, target_accept=0.5,
         adapt_weights=False, communication=0, lifted=True, steps_per_swap=1, max_level=0,
         n_tune=10, draws=8, thin=1, stop_step=25, round_first=0, round_len=1, symmetry_rank=0,
-        symmetry_rows=0)
+        symmetry_rows=0, **{f"ref_{name}": None for name in ReferenceArrays._fields}),
+        records.no_reference(1))
     done = engine.chains_done(state, settings)
     assert 0 < done.sum() < done.size  # both outcomes occur
     compiled = [loop._chain_running(s, k, settings) for s, k in zip(state.steps, state.collected)]
@@ -96,9 +98,18 @@ def test_saved_state_round_trip():
     state = records.new_state(np.arange(6.0).reshape(2, 3), np.ones((2, 2), np.uint64), 1, 1)
     state.steps[:] = (5, 7)
     state.collected[:] = 3
-    settings = records.Settings(np.ones(1), *([0] * 16))
-    back = records.restore_state(records.save_state(state, settings))
+    reference = samplers.tempering.reference.reference_arrays(np.ones((1, 3)), np.eye(3)[None],
+                                                              np.ones(1))
+    settings = records.with_reference(records.Settings(np.ones(1), *([0] * 21)), reference)
+    saved = records.save_state(state, settings)
+    back = records.restore_state(saved)
     np.testing.assert_array_equal(back.x, state.x)
+    for mine, restored in zip(reference, records.saved_reference(saved, 3)):
+        np.testing.assert_array_equal(mine, restored)
+    # A run saved before reference paths existed: no lq, grad_q or reference.
+    old = {k: v for k, v in saved.items() if k not in ("lq", "grad_q") and "reference" not in k}
+    assert records.restore_state(old).grad_q.shape == (2, 1, 0)
+    assert records.saved_reference(old, 3).log_norm.size == 0
     np.testing.assert_array_equal(back.offset, [5, 7])  # the streams run on
     assert not back.steps.any() and not back.collected.any()
 

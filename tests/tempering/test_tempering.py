@@ -107,11 +107,13 @@ def test_deo_swaps_leave_the_product_invariant(parity):
     lp = -0.5 * x[..., 0] ** 2
     grad = -x.copy()
     ident = np.tile(np.arange(5), (n, 1))
+    lq, grad_q = np.zeros((n, 5)), np.zeros((n, 5, 0))  # the classic path
     keys = rng.integers(0, 2**63, size=(n, 2)).astype(np.uint64)
     tries = np.zeros((n, 4))
     accepted = np.zeros((n, 4))
     for k in range(n):
-        swap_replicas(x[k], lp[k], grad[k], ident[k], betas, parity, keys[k], 7, accepted[k], tries[k])
+        swap_replicas(x[k], lp[k], grad[k], lq[k], grad_q[k], ident[k], betas, parity, keys[k], 7,
+                      accepted[k], tries[k])
     var = x[..., 0].var(axis=0)
     assert np.all(np.abs(var * betas - 1) < 5 * np.sqrt(2 / n))
     assert np.allclose(lp, -0.5 * x[..., 0] ** 2) and np.allclose(grad, -x)
