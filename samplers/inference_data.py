@@ -81,6 +81,15 @@ class TemperingVar:
     STONE_COUNT = "stone_count"
     LOG_WEIGHTS = "log_weights"
     LEVEL_TRACE = "level_trace"
+    #: On a reference path (``beta_0 = 0``, ``Z(0) = 1``): log of the integral of p.
+    LOG_EVIDENCE = "log_evidence"
+    LOG_EVIDENCE_SE = "log_evidence_se"
+    #: ``reference="modes"``: the modes discovered (``tempering.modes.mode_table``).
+    MODE_LOCATION = "mode_location"
+    MODE_LOG_P = "mode_log_p"
+    MODE_LAPLACE_WEIGHT = "mode_laplace_weight"
+    MODE_OCCUPANCY = "mode_occupancy"
+    MODES = (MODE_LOCATION, MODE_LOG_P, MODE_LAPLACE_WEIGHT, MODE_OCCUPANCY)
 
 
 def arviz():
@@ -246,6 +255,10 @@ def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips,
         V.STONE_LOG_SUM: (("chain", "level", "batch"), log_sum),
         V.STONE_COUNT: (("chain", "level", "batch"), count),
     }
+    if betas[0] == 0.0:
+        # A reference path: Z(0) = 1, so -log Z(0) + log Z(1) is the absolute evidence.
+        out[V.LOG_EVIDENCE] = ((), -float(rel[0]))
+        out[V.LOG_EVIDENCE_SE] = ((), float(se[0]))
     if log_weights is not None:
         out[V.LOG_WEIGHTS] = (("chain", "level"), np.array(log_weights))
     if level_trace is not None:
@@ -298,6 +311,9 @@ def _merge_tempering(groups, main_steps):
     if not pooled:
         out[V.LOG_Z], out[V.LOG_Z_SE] = _inverse_variance(groups)
         del out[V.STONE_LOG_SUM], out[V.STONE_COUNT]
+    for name in V.MODES:  # found during the first part's warm-up
+        if name in groups[0]:
+            out[name] = groups[0][name]
     return xr.Dataset(out, attrs=dict(last.attrs))
 
 

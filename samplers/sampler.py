@@ -165,11 +165,14 @@ class Sampler:
         result = engine.run(target, plan, start, run, self.name if progressbar else None)
         draws, warmup = result.records
         attrs = self._attrs(target, plan.tune, run.thin, seed, result.wall, draws.x.shape[0])
+        diagnostics = engine.diagnostics(result)
+        if diagnostics is not None and plan.adaptation is not None:
+            diagnostics.update(plan.adaptation.diagnostics(draws.x))
         idata = to_inference_data(
             target, draws.x, engine.sample_stats(draws, result.settings),
             warmup.x if run.save_warmup else None,
             engine.sample_stats(warmup, result.settings, warm=True) if run.save_warmup else None,
-            engine.save_state(result.state, result.settings), attrs, engine.diagnostics(result))
+            engine.save_state(result.state, result.settings), attrs, diagnostics)
         problems = []
         if not result.settings.metropolis and result.state.frozen.any():
             frozen = result.state.frozen

@@ -59,6 +59,11 @@ class Adaptation:
         adapt ``state`` in place and return the settings for what follows."""
         return settings
 
+    def diagnostics(self, draws):
+        """What the adaptation found, for the run's ``tempering`` group, given the draws
+        ``(C, n, d)``: ``{name: (dims, values)}`` (none here)."""
+        return {}
+
 
 #: Warm-up rounds of doubling length, as parts of ``tune``: the adaptation between rounds
 #: (the ladder, ULA's step) sees ever longer and later stretches of the warm-up.

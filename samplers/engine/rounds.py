@@ -19,7 +19,8 @@ from .loop import (_precomputed, communicate_step, initialize, run_chunk, run_ch
                    skip_communication, skip_symmetry, symmetry_step)
 from .state import LEVEL_MOVES, NO_COMMUNICATION, new_accumulators, new_records
 
-__all__ = ["run", "Result", "run_round", "chains_done", "initialize_state", "CHUNK_SECONDS",
+__all__ = ["run", "Result", "run_round", "chains_done", "initialize_state", "refresh_path",
+           "CHUNK_SECONDS",
            "MIN_STEPS_PER_DRAW"]
 
 #: What the progress bar says while the loop compiles or loads from the disk cache.
@@ -75,8 +76,8 @@ def run(target, plan, start, run_args, progress=None):
             if plan.adaptation is not None:
                 before = settings.ref_log_norm
                 settings = plan.adaptation.adapt(target, state, settings, acc, stop == tune)
-                if settings.ref_log_norm is not before:  # a new path: log q at every replica
-                    initialize_state(target, state, settings, False)
+                if settings.ref_log_norm is not before:
+                    refresh_path(target, state, settings, before)
             first = stop
         n_levels = settings.betas.size
         trace_len = draws * n_levels if settings.communication == LEVEL_MOVES else 0
@@ -165,6 +166,13 @@ def run_round(target, state, settings, acc, rec, progress=None):
         per_step = max(elapsed, 1e-9) / advanced
         chunk = int(max(1, min(4 * chunk, CHUNK_SECONDS / per_step)))
     return time.perf_counter() - start
+
+
+def refresh_path(target, state, settings, before):
+    """After an adaptation changed the path's reference (from the reference array
+    ``before``, ``settings.ref_log_norm`` then): log q at every replica, and, when the
+    run has just left the classic path for a reference path, new step sizes."""
+    initialize_state(target, state, settings, search_step=before.size == 0 and settings.adapt_step)
 
 
 def initialize_state(target, state, settings, search_step):

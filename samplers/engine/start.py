@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .plan import COMMUNICATION_KINDS
-from .rounds import initialize_state
+from .rounds import initialize_state, refresh_path
 from .state import ChainState, Settings, new_state, no_reference, restore_state, saved_reference
 
 __all__ = ["Start", "RunArgs", "fresh_start", "resumed_start"]
@@ -48,8 +48,8 @@ def fresh_start(target, plan, x0, keys, run):
     if plan.adaptation is not None:
         before = settings.ref_log_norm
         settings = plan.adaptation.start(target, state, settings)
-        if settings.ref_log_norm is not before:  # a new reference path: log q at every replica
-            initialize_state(target, state, settings, False)
+        if settings.ref_log_norm is not before:
+            refresh_path(target, state, settings, before)
             _check_finite(state)
     return Start(state, settings)
 

@@ -22,7 +22,9 @@ m_k)``::
 accumulated in one pass over the components with a running log-sum-exp.
 An exact draw picks ``k`` with probability ``w_k`` and returns ``m_k + L_k
 xi``.  ``K = 0`` components means no reference (the classic path ``p^beta``,
-where ``log q`` is taken as 0).
+where ``log q = 0`` with a zero gradient: a run that has room for a
+reference but none yet, such as the discovery phase of ``reference="modes"``,
+computes exactly the classic path).
 """
 from typing import NamedTuple
 
@@ -62,6 +64,8 @@ def reference_logq_grad(x, ref, grad_out, z):
     total = 0.0
     for i in range(dim):
         grad_out[i] = 0.0
+    if ref.log_norm.shape[0] == 0:
+        return 0.0  # no reference: log q = 0, the classic path
     for k in range(ref.log_norm.shape[0]):
         sq = 0.0
         for a in range(dim):

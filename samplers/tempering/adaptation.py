@@ -28,11 +28,12 @@ from ..engine.state import reference_of, with_reference
 from ..kernels.adaptation import dual_averaging_restart, sa_restart_count
 from ..inference_data import swap_rejection
 from .evidence import log_ratios, log_z
-from .modes import CLIMB_ITERATIONS, climb, discover, log_evidence_guess, mode_reference
+from .modes import (CLIMB_ITERATIONS, RUNAWAY, climb, discover, log_evidence_guess,
+                    mode_reference, mode_table, spread)
 from .reference import reference_logpdf
 
 __all__ = ["LadderAdaptation", "AdaptiveWeights", "FixedWeights", "ProgressiveWeights",
-           "ModeDiscovery",
+           "ModeDiscovery", "mode_rounds",
            "progressive_rounds", "RESTART_GAIN",
            "PAPER_STEPS_PER_LEVEL", "CLIMB_ITERATIONS"]
 
@@ -180,45 +181,96 @@ def _climb(target, x0, lp0):
 
 
 class ModeDiscovery(Adaptation):
-    """``reference="modes"``: the mode-aware reference (``tempering.modes``), rebuilt
-    whenever a warm-up round discovers a new mode; around the run's other adaptation
-    (``inner``: the ladder, simulated tempering's weights, or ``None``).
+    """``reference="modes"``: discover modes on the classic path, then run the
+    reference path from the mode-aware reference (``tempering.modes``).
 
-    Holds the modes found in its run (a plan serves one run).  After the last
-    warm-up round the reference stays fixed, so the kept draws come from one
-    Markov chain.
+    Warm-up has two phases (``mode_rounds``):
+
+    * **discovery** (the first half): the classic path ``p^beta`` on a
+      geometric ladder, whose hot levels spread far beyond any one mode;
+      after every round L-BFGS climbs from the replicas of every level;
+    * **reference path** (the second half): at the switch the ladder becomes
+      ``reference_betas`` (from 0), the reference the mixture of the modes'
+      Laplace approximations and a defensive part, and the step sizes are
+      searched again; rounds that discover a new mode rebuild the reference.
+
+    After the last warm-up round the reference stays fixed, so the kept draws
+    come from one Markov chain.  ``inner`` is the run's other adaptation (the
+    ladder, simulated tempering's weights, or ``None``).  Holds the modes
+    found in its run (a plan serves one run).
     """
 
-    def __init__(self, inner=None):
+    def __init__(self, inner, switch, reference_betas):
         self.inner = inner
+        self.switch = int(switch)
+        self.reference_betas = np.ascontiguousarray(reference_betas, dtype=np.float64)
         self.modes = []
         self.climbs = 0
 
     def start(self, target, state, settings):
         points = np.unique(state.x.reshape(-1, state.x.shape[2]), axis=0)
         self.modes, self.climbs = discover(target, points, [])
-        settings = with_reference(settings, mode_reference(self.modes, points))
+        # The region the run may explore: RUNAWAY times the spread of the starts and
+        # the modes around their centre.  A replica beyond it on the classic path
+        # means improper or runaway hot levels (a heavy tail): discovery stops there.
+        self.centre, scale = spread(points, self.modes)
+        self.radius = RUNAWAY * float(np.sqrt(np.sum(scale)))
         if self.inner is not None:
             settings = self.inner.start(target, state, settings)
         return settings
 
     def adapt(self, target, state, settings, acc, last):
+        on_path = settings.ref_log_norm.size > 0
         if self.inner is not None:
             settings = self.inner.adapt(target, state, settings, acc, last)
         if last:
             return settings
         points = state.x.reshape(-1, state.x.shape[2])
+        with np.errstate(all="ignore"):
+            inside = np.linalg.norm(points - self.centre, axis=1) <= self.radius
         known = len(self.modes)
-        self.modes, climbs = discover(target, points, self.modes)
+        self.modes, climbs = discover(target, points[inside], self.modes)
         self.climbs += climbs
-        if len(self.modes) == known:
-            return settings
-        if state.x.shape[1] == 1:
-            # Simulated tempering: the weights estimated the old path.  log Z(1) is
-            # the same on every path (the round's stepping-stone estimate, or the
-            # Laplace guess); with q close to p / Z, log Z(beta) = beta log Z.
+        runaway = not inside.all()
+        if not on_path and (runaway or int(state.steps.min()) >= self.switch):
+            if runaway:
+                # Replicas that ran off restart at their chain's beta = 1 replica, or
+                # at the heaviest mode (on the reference path a far point has
+                # log p - log q huge and would be swapped up to the target level).
+                far = ~inside.reshape(state.x.shape[:2])
+                top = state.x.shape[1] - 1
+                best = (max(self.modes, key=lambda mode: mode.log_mass).location if self.modes
+                        else self.centre)
+                for c, r in zip(*np.nonzero(far)):
+                    state.x[c, r] = best if far[c, top] else state.x[c, top]
+            settings = with_reference(settings._replace(betas=self.reference_betas),
+                                      mode_reference(self.modes, np.vstack([points[inside], self.centre])))
+            evidence = log_evidence_guess(self.modes)
+        elif on_path and len(self.modes) > known:
+            settings = with_reference(settings, mode_reference(self.modes, np.vstack([points[inside], self.centre])))
+            # log Z(1) is the same on every path: the round's stepping-stone estimate.
             rel, _ = log_z(acc.stone)
-            log_evidence = -rel[0] if np.isfinite(rel[0]) else log_evidence_guess(self.modes)
-            state.log_weights[:] = -log_evidence * settings.betas + log_evidence
+            evidence = -rel[0] if np.isfinite(rel[0]) else log_evidence_guess(self.modes)
+        else:
+            return settings
+        if state.x.shape[1] == 1 and evidence is not None:
+            # Simulated tempering's weights estimated the old path; with q close
+            # to p / Z, log Z(beta) = beta log Z (top level at 0).
+            state.log_weights[:] = evidence * (1.0 - settings.betas)
             state.sa_count[:] = sa_restart_count(settings.betas.size, RESTART_GAIN)
-        return with_reference(settings, mode_reference(self.modes, points))
+        return settings
+
+
+    def diagnostics(self, draws):
+        return mode_table(self.modes, draws)
+
+
+def mode_rounds(tune):
+    """The warm-up rounds of ``reference="modes"``: doubling rounds over the first half
+    (discovery on the classic path), then over the second (the reference path).
+    Returns ``(rounds, switch)``, ``switch`` the step that ends the first half."""
+    from ..engine import doubling_rounds
+
+    switch = tune // 2
+    rounds = doubling_rounds(switch) + tuple(switch + r for r in doubling_rounds(tune - switch))
+    return tuple(sorted(set(rounds))), switch

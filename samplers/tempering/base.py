@@ -10,8 +10,9 @@ from .. import ladders
 from .._checks import check_bool, check_count, check_positive
 from ..engine import Explorer, RunPlan, doubling_rounds, single_round
 from ..sampler import Sampler
-from .adaptation import ModeDiscovery
-from .reference import as_reference, reference_arrays
+from ..engine.state import no_reference
+from .adaptation import ModeDiscovery, mode_rounds
+from .reference import as_reference
 
 __all__ = ["TemperingSampler"]
 
@@ -54,11 +55,16 @@ class TemperingSampler(Sampler):
         return f"{type(self.reference).__name__}:{self.reference.fingerprint()}"
 
     def ladder(self, target):
-        """The ladder a run starts on: ``betas``, or ``ladders.default_ladder(target.dim)``
-        (with a reference: ``ladders.reference_ladder`` of as many levels)."""
+        """The ladder a run starts on: ``betas``, or ``ladders.default_ladder(target.dim)``.
+        With a fixed reference the default is ``ladders.reference_ladder`` of as many
+        levels; with ``"modes"`` the run starts on the classic default ladder and
+        switches to ``betas`` (or ``reference_ladder``) halfway through warm-up."""
+        default = ladders.default_ladder(target.dim)
+        if self.reference == "modes":
+            return default if self.betas is None else ladders.geometric(
+                ladders.DEFAULT_BETA_MIN, self.betas.size)
         if self.betas is not None:
             return self.betas.copy()
-        default = ladders.default_ladder(target.dim)
         if self.reference is not None:
             return ladders.reference_ladder(default.size)
         return default
@@ -70,12 +76,14 @@ class TemperingSampler(Sampler):
         self._check_target(target)
         tune = self._tune(target, tune)
         reference = as_reference(self.reference, target.dim)
-        if isinstance(reference, str):  # "modes": built at the start, rebuilt between rounds
-            adaptation = ModeDiscovery(adaptation)
-            reference = reference_arrays(np.zeros((1, target.dim)), np.eye(target.dim)[None],
-                                         np.ones(1))
-        adapted = self.adapt_ladder or isinstance(adaptation, ModeDiscovery)
-        kwargs.setdefault("rounds", doubling_rounds(tune) if adapted else single_round(tune))
+        rounds = doubling_rounds(tune) if self.adapt_ladder else single_round(tune)
+        if isinstance(reference, str):  # "modes": discovery, then the reference path
+            rounds, switch = mode_rounds(tune)
+            betas = self.betas if self.betas is not None else ladders.reference_ladder(
+                ladders.default_ladder(target.dim).size)
+            adaptation = ModeDiscovery(adaptation, switch, betas)
+            reference = no_reference(target.dim)  # room for one; none during discovery
+        kwargs.setdefault("rounds", rounds)
         return RunPlan(betas=np.ascontiguousarray(self.ladder(target), dtype=np.float64),
                        explorer=Explorer(self.metropolis, self.step_size, self.target_accept),
                        tune=tune, steps_per_swap=self.steps_per_swap, adaptation=adaptation,

@@ -11,12 +11,15 @@
   mode is the same mode;
 * **Laplace**: at a mode ``m`` the covariance is ``S = H^{-1}``, ``H`` the
   Hessian of ``-log p`` by central differences of the gradient; its mass is
-  ``p(m) (2 pi)^{d/2} |S|^{1/2}`` (exact for a Gaussian);
+  ``p(m) (2 pi)^{d/2} |S|^{1/2}`` (exact for a Gaussian).  A point is a mode
+  only if ``H`` is positive definite and the Newton step ``S grad log p(m)``
+  is below ``NEWTON_TOLERANCE`` standard deviations (where L-BFGS stops in a
+  flat heavy tail, it is not);
 * **reference**: ``q = (1 - delta) sum_k w_k N(m_k, S_k) + delta N(mu, V)``
   with ``w_k`` proportional to the Laplace masses and a broad *defensive*
   Gaussian (``delta = DEFENSIVE_WEIGHT``; ``mu`` and the diagonal ``V`` from
-  the spread of the chains' states and the modes, inflated by
-  ``BROAD_INFLATION``) so that regions not yet discovered stay reachable from
+  the median and median absolute deviation of the chains' states, the spread
+  of the modes and their variances, inflated by ``BROAD_INFLATION``) so that regions not yet discovered stay reachable from
   the reference.  The path corrects a poor Laplace fit (a heavy-tailed mode):
   the reference only needs to overlap the target.
 
@@ -29,7 +32,7 @@ import numpy as np
 
 from .reference import reference_arrays
 
-__all__ = ["Mode", "climb", "laplace", "discover", "mode_reference", "DEFENSIVE_WEIGHT",
+__all__ = ["Mode", "climb", "laplace", "discover", "mode_reference", "mode_table", "spread", "DEFENSIVE_WEIGHT",
            "BROAD_INFLATION", "CLIMB_ITERATIONS", "MAX_CLIMBS"]
 
 #: Weight of the broad defensive component of the mode-aware reference.
@@ -40,6 +43,11 @@ BROAD_INFLATION = 4.0
 CLIMB_ITERATIONS = 200
 #: Climbs per discovery (the starts farthest from known modes first).
 MAX_CLIMBS = 32
+#: Replicas farther than this many times the spread of the starts and modes (``spread``)
+#: from their centre have run off (improper hot levels of the classic path).
+RUNAWAY = 100.0
+#: A mode is accepted when its Newton step is below this many standard deviations.
+NEWTON_TOLERANCE = 0.1
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -91,6 +99,12 @@ def laplace(target, m, log_p):
         return None
     cov = (vec / eig) @ vec.T
     cov = 0.5 * (cov + cov.T)
+    # A stationary point, not just where L-BFGS stopped (in a heavy tail the
+    # gradient is small and flat far from any mode): the Newton step
+    # S grad log p must be a small fraction of the mode's own scale.
+    _, grad = target.logp_and_grad(m)
+    if not np.all(np.isfinite(grad)) or float(grad @ cov @ grad) > NEWTON_TOLERANCE ** 2:
+        return None
     log_mass = log_p + 0.5 * d * _LOG_2PI - 0.5 * float(np.sum(np.log(eig)))
     return Mode(m, float(log_p), cov, float(log_mass))
 
@@ -141,15 +155,7 @@ def discover(target, points, modes, max_climbs=MAX_CLIMBS):
 def mode_reference(modes, points, defensive=DEFENSIVE_WEIGHT):
     """The arrays of ``(1 - defensive) sum_k w_k N(m_k, S_k) + defensive N(mu, V)``
     (module docstring); only the defensive part when no mode is known."""
-    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    points = points[np.all(np.isfinite(points), axis=1)]
-    d = points.shape[1]
-    spread = [points] + [mode.location[None] for mode in modes]
-    spread = np.concatenate(spread)
-    mu = spread.mean(axis=0)
-    var = spread.var(axis=0)
-    for mode in modes:
-        var = np.maximum(var, np.diagonal(mode.cov))
+    mu, var = spread(points, modes)
     var = BROAD_INFLATION * np.maximum(var, 1e-8 * max(1.0, float(np.max(var))))
     means = [mu]
     covs = [np.diag(var)]
@@ -163,6 +169,45 @@ def mode_reference(modes, points, defensive=DEFENSIVE_WEIGHT):
         weights = [defensive] + list(w)
     return reference_arrays(np.array(means), np.array(covs), np.array(weights),
                             name="reference='modes'")
+
+
+def spread(points, modes):
+    """Centre and per-coordinate variance of the region the run has seen: the median and
+    (squared, normal-consistent) median absolute deviation of ``points``, widened to the
+    spread of the modes and their own variances.  Robust: on heavy tails some replicas
+    run far off, and a plain variance would follow them."""
+    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+    points = points[np.all(np.isfinite(points), axis=1)]
+    mu = np.median(points, axis=0)
+    var = (1.4826 * np.median(np.abs(points - mu), axis=0)) ** 2
+    if modes:
+        locations = np.array([mode.location for mode in modes])
+        mu = np.median(np.concatenate([locations, mu[None]]), axis=0)
+        var = np.maximum(var, np.mean((locations - mu) ** 2, axis=0))
+        for mode in modes:
+            var = np.maximum(var, np.diagonal(mode.cov))
+    return mu, var
+
+
+def mode_table(modes, draws):
+    """The ``tempering`` group's mode variables (``inference_data.TemperingVar.MODES``):
+    location, log p, Laplace weight (normalised Laplace mass) and occupancy, the
+    fraction of the beta = 1 ``draws`` (n, d) whose nearest mode, in the Mahalanobis
+    distance of each mode's Laplace covariance, is that mode."""
+    from ..inference_data import TemperingVar as V
+
+    if not modes:
+        return {}
+    log_mass = np.array([mode.log_mass for mode in modes])
+    weight = np.exp(log_mass - log_mass.max())
+    draws = np.asarray(draws, dtype=np.float64).reshape(-1, modes[0].location.size)
+    distance = np.array([_mahalanobis2(mode, draws) for mode in modes])
+    nearest = np.argmin(distance, axis=0)
+    occupancy = np.bincount(nearest, minlength=len(modes)) / max(nearest.size, 1)
+    return {V.MODE_LOCATION: (("mode", "mode_dim"), np.array([m.location for m in modes])),
+            V.MODE_LOG_P: (("mode",), np.array([m.log_p for m in modes])),
+            V.MODE_LAPLACE_WEIGHT: (("mode",), weight / weight.sum()),
+            V.MODE_OCCUPANCY: (("mode",), occupancy)}
 
 
 def log_evidence_guess(modes):
