@@ -160,6 +160,10 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
                 # The path's log ratio between levels: log p - log q (log q = 0: classic).
                 _accumulate(acc, c, lev, batch, betas, state.lp[c, r] - state.lq[c, r])
 
+        # Keep a few positions of the round, the replicas in turn (mode discovery).
+        if tuning and acc.explored.shape[1] > 0:
+            _keep_explored(acc, state, settings, c, s)
+
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
             communicate(state, settings, acc, c, t, tuning)
@@ -263,6 +267,16 @@ def _precomputed(y, cache, grad_out):
     next_row[0] = i + 1
     copy_into(grads[i], grad_out)
     return lps[i]
+
+
+@jit
+def _keep_explored(acc, state, settings, c, s):
+    """Row ``k`` of ``acc.explored[c]`` at round step ``k * interval``: replica ``k % R``."""
+    n_kept = acc.explored.shape[1]
+    interval = max(settings.round_len // n_kept, 1)
+    k = s - settings.round_first
+    if k % interval == 0 and k // interval < n_kept:
+        copy_into(state.x[c, (k // interval) % state.x.shape[1]], acc.explored[c, k // interval])
 
 
 @jit(inline="always")

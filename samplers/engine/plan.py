@@ -117,6 +117,9 @@ class RunPlan:
         ``betas[0] = 0``: that level draws from ``q`` exactly), at the start
         (the adaptation may change it between rounds); ``None``: the
         classic path ``p^beta``.
+    explored_positions : int
+        Positions per chain kept from every tuning round (``Accumulators.explored``),
+        spread over the round, for the adaptation to read (mode discovery).
     """
     betas: np.ndarray
     explorer: Explorer
@@ -131,6 +134,7 @@ class RunPlan:
     symmetry_rows: int = 0
     adaptation: Optional[Adaptation] = None
     reference: Optional[object] = None
+    explored_positions: int = 0
 
     def __post_init__(self):
         if self.communication not in COMMUNICATION_KINDS:

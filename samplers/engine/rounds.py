@@ -70,7 +70,8 @@ def run(target, plan, start, run_args, progress=None):
     try:
         first = 0
         for stop in plan.rounds:
-            acc = new_accumulators(n_chains, settings.betas.size)
+            acc = new_accumulators(n_chains, settings.betas.size,
+                                   explored=(plan.explored_positions, dim))
             settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
             wall += run_round(target, state, settings, acc, rec, bar)
             if plan.adaptation is not None:

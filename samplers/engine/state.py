@@ -83,6 +83,8 @@ class Accumulators(NamedTuple):
     stone: np.ndarray        # (C, L, B, 3) running log-sum-exp of (b_{i+1}-b_i) lp at level i
     level_trace: np.ndarray  # (C, T) level of replica 0 every thin steps after warm-up, -1 after
                              # (int8, or int16 for ladders of more than 127 levels)
+    explored: np.ndarray     # (C, S, d) tuning rounds: S positions spread over the round, the
+                             # replicas taken in turn (for mode discovery; S = 0: none kept)
 
 
 class DrawRecord(NamedTuple):
@@ -136,14 +138,16 @@ def level_dtype(n_levels):
     return np.int8 if n_levels <= np.iinfo(np.int8).max else np.int16
 
 
-def new_accumulators(n_chains, n_levels, trace_len=0):
-    """Zeroed accumulators; ``trace_len`` entries of level trace per chain, -1 until written."""
+def new_accumulators(n_chains, n_levels, trace_len=0, explored=(0, 0)):
+    """Zeroed accumulators; ``trace_len`` entries of level trace per chain, -1 until written;
+    ``explored = (S, d)``: room for S positions of every chain (NaN until written)."""
     stone = np.zeros((n_chains, n_levels, N_BATCHES, 3))
     stone[..., 0] = -np.inf
     return Accumulators(
         pair_accept=np.zeros((n_chains, n_levels - 1)), pair_tries=np.zeros((n_chains, n_levels - 1)),
         occupancy=np.zeros((n_chains, n_levels)), round_trips=np.zeros(n_chains, dtype=np.int64),
-        stone=stone, level_trace=np.full((n_chains, trace_len), -1, dtype=level_dtype(n_levels)))
+        stone=stone, level_trace=np.full((n_chains, trace_len), -1, dtype=level_dtype(n_levels)),
+        explored=np.full((n_chains,) + tuple(explored), np.nan))
 
 
 def new_draw_record(n_chains, n, dim, level=False, n_steps=False):

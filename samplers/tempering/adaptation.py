@@ -226,10 +226,14 @@ class ModeDiscovery(Adaptation):
         if last:
             return settings
         points = state.x.reshape(-1, state.x.shape[2])
+        explored = acc.explored.reshape(-1, state.x.shape[2])
+        explored = explored[np.all(np.isfinite(explored), axis=1)]
         with np.errstate(all="ignore"):
+            near = np.linalg.norm(explored - self.centre, axis=1) <= self.radius
             inside = np.linalg.norm(points - self.centre, axis=1) <= self.radius
         known = len(self.modes)
-        self.modes, climbs = discover(target, points[inside], self.modes)
+        self.modes, climbs = discover(target, np.concatenate([points[inside], explored[near]]),
+                                      self.modes)
         self.climbs += climbs
         runaway = not inside.all()
         if not on_path and (runaway or int(state.steps.min()) >= self.switch):

@@ -16,6 +16,10 @@ from .reference import as_reference
 
 __all__ = ["TemperingSampler"]
 
+#: Positions per chain and warm-up round that mode discovery climbs from, besides the
+#: replicas' final states (``engine.RunPlan.explored_positions``).
+EXPLORED_POSITIONS = 16
+
 
 class TemperingSampler(Sampler):
     """Base class: a ladder, Langevin exploration at every level, communication."""
@@ -83,6 +87,7 @@ class TemperingSampler(Sampler):
                 ladders.default_ladder(target.dim).size)
             adaptation = ModeDiscovery(adaptation, switch, betas)
             reference = no_reference(target.dim)  # room for one; none during discovery
+            kwargs.setdefault("explored_positions", EXPLORED_POSITIONS)
         kwargs.setdefault("rounds", rounds)
         return RunPlan(betas=np.ascontiguousarray(self.ladder(target), dtype=np.float64),
                        explorer=Explorer(self.metropolis, self.step_size, self.target_accept),
