@@ -4,12 +4,16 @@ The ladder (the *schedule*) and the weights are adapted between tuning
 rounds by the plan's adaptation (``tempering.adaptation``); the run
 diagnostics are reported by the engine (``engine.report``).
 """
+import warnings
+
 import numpy as np
 
 from .. import ladders
 from .._checks import check_bool, check_count, check_positive
 from ..engine import Explorer, RunPlan, doubling_rounds, single_round
+from ..inference_data import TEMPERING
 from ..sampler import Sampler
+from . import evidence
 
 __all__ = ["TemperingSampler"]
 
@@ -57,3 +61,10 @@ class TemperingSampler(Sampler):
         return RunPlan(betas=np.ascontiguousarray(self.ladder(target), dtype=np.float64),
                        explorer=Explorer(self.metropolis, self.step_size, self.target_accept),
                        tune=tune, steps_per_swap=self.steps_per_swap, **kwargs)
+
+    def _warn_after_run(self, target, idata):
+        """One ``EvidenceWarning`` (a ``RuntimeWarning``) if the run's log Z standard errors
+        cannot be trusted (``tempering.evidence.check_evidence``)."""
+        message = evidence.untrusted_message(idata[TEMPERING])
+        if message is not None:
+            warnings.warn(f"{self.name}: {message}", evidence.EvidenceWarning, stacklevel=4)
