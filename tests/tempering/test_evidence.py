@@ -31,8 +31,9 @@ def run(sampler, target, seed, draws=1000):
 def test_default_ladders_give_calibrated_errors_and_no_warning(gaussian, make):
     """On the adapted default ladder, z = (log Z(beta_0) - exact) / se over 12 seeds has a
     root mean square near 1 (measured over 30 seeds: 0.96 PT, 1.05 ST, no warning, every
-    pair's overlap ESS >= 2.5x the need, forward and reverse within 4.3 se).  If the se were right, 12 z^2 would sum to a
-    chi^2_12, between 3.2 and 32.9 with probability 0.998: rms in [0.52, 1.66]."""
+    pair's overlap ESS >= 2.5x the need, forward and reverse within 4.3 se).  If the se
+    were right, 12 z^2 would sum to a chi^2_12, between 3.2 and 32.9 with probability
+    0.998: rms in [0.52, 1.66]."""
     z = []
     for seed in range(12):
         idata, caught = run(make(), gaussian, 100 + seed)
