@@ -79,6 +79,17 @@ class TemperingVar:
     SUGGESTED_LEVELS = "suggested_levels"
     STONE_LOG_SUM = "stone_log_sum"
     STONE_COUNT = "stone_count"
+    STONE_LOG_SUM_SQ = "stone_log_sum_sq"
+    STONE_REVERSE_LOG_SUM = "stone_reverse_log_sum"
+    STONE_REVERSE_COUNT = "stone_reverse_count"
+    STONE_REVERSE_LOG_SUM_SQ = "stone_reverse_log_sum_sq"
+    LOG_Z_REVERSE = "log_z_reverse"
+    LOG_Z_REVERSE_SE = "log_z_reverse_se"
+    STONE_DISAGREEMENT = "stone_disagreement"
+    OVERLAP_ESS = "overlap_ess"
+    OVERLAP_MIN_ESS = "overlap_min_ess"
+    LOG_Z_UNTRUSTED = "log_z_untrusted"
+    LOG_Z_TRUSTED = "log_z_trusted"
     LOG_WEIGHTS = "log_weights"
     LEVEL_TRACE = "level_trace"
     #: On a reference path (``beta_0 = 0``, ``Z(0) = 1``): log of the integral of p.
@@ -194,7 +205,7 @@ def swap_rejection(accepted, attempts):
 
 
 def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips, steps, stone,
-                    log_weights=None, level_trace=None):
+                    log_weights=None, level_trace=None, stone_reverse=None):
     """The ``tempering`` group of a run, from its raw sums: a dict name -> ``(dims, array)``.
 
     Parameters (``C`` chains, ``L`` levels, ``B`` batches)
@@ -209,14 +220,18 @@ def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips,
         Visits of every level after warm-up (any scale: normalised here).
     round_trips, steps : (C,)
         Round trips after warm-up, and run steps (warm-up included).
-    stone : (C, L, B, 3)
+    stone : (C, L, B, 4)
         The stepping-stone sums of the engine (``Accumulators.stone``):
-        running maximum ``m``, scaled sum ``s`` and count ``n`` of
-        ``v = (beta_{i+1} - beta_i) log p`` at level ``i`` in batch ``b``.
+        running maximum ``m``, scaled sum ``s``, count ``n`` and scaled sum of
+        squares ``s2`` of ``exp(v)``, ``v = (beta_{i+1} - beta_i) log p`` at
+        level ``i`` in batch ``b`` (the older layout ``(m, s, n)`` is read too).
     log_weights : (C, L), optional
         Simulated tempering: the weights.
     level_trace : (C, T), optional
         Simulated tempering: the level every ``thin`` steps (-1: none).
+    stone_reverse : (C, L, B, 4), optional
+        The same sums of ``v = -(beta_i - beta_{i-1}) log p`` at level ``i``
+        (``Accumulators.stone_reverse``): the reverse stepping stone.
 
     Derived here, and nowhere else: ``log_z`` with ``log_z_se``
     (``tempering.evidence.log_z``), ``occupancy`` as fractions,
@@ -227,9 +242,18 @@ def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips,
     are kept as ``stone_log_sum = m + log s = log sum exp(v)`` and
     ``stone_count = n`` per ``(chain, level, batch)``, so that
     :func:`concat` can pool log Z over parts exactly.
+
+    With ``stone_reverse``, also the reverse estimate ``log_z_reverse`` (with
+    ``log_z_reverse_se``) and the check of ``tempering.evidence.check_evidence``
+    per pair: ``stone_disagreement`` (forward against reverse, in standard
+    errors of their difference), ``overlap_ess`` (effective draws of the
+    forward importance weights) against the ``overlap_min_ess`` it needs, and
+    ``log_z_untrusted``; ``log_z_trusted`` is
+    False when any pair failed (``Sampler.sample`` then warns), and the
+    sums ``stone_log_sum_sq`` and ``stone_reverse_*`` are kept for :func:`concat`.
     """
     from . import ladders
-    from .tempering.evidence import log_z, stone_sums
+    from .tempering.evidence import check_evidence, log_z, log_z_reverse, stone_sums
 
     V = TemperingVar
     betas = np.array(betas, dtype=np.float64)
@@ -237,7 +261,7 @@ def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips,
     attempts = np.array(swap_attempts, dtype=np.float64)
     occupancy = np.asarray(occupancy, dtype=np.float64)
     rel, se = log_z(stone)
-    log_sum, count = stone_sums(stone)
+    log_sum, count, log_sq = stone_sums(stone)
     barrier = (ladders.communication_barrier(betas, swap_rejection(accepted, attempts))
                if betas.size > 1 else None)
     out = {
@@ -255,6 +279,25 @@ def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips,
         V.STONE_LOG_SUM: (("chain", "level", "batch"), log_sum),
         V.STONE_COUNT: (("chain", "level", "batch"), count),
     }
+    if stone_reverse is not None:
+        stone_reverse = np.asarray(stone_reverse, dtype=np.float64)
+        rel_r, se_r = log_z_reverse(stone_reverse)
+        check = check_evidence(stone, stone_reverse)
+        log_sum_r, count_r, log_sq_r = stone_sums(stone_reverse)
+        sums = ("chain", "level", "batch")
+        out.update({
+            V.LOG_Z_REVERSE: (("level",), rel_r),
+            V.LOG_Z_REVERSE_SE: (("level",), se_r),
+            V.STONE_DISAGREEMENT: (("pair",), check.disagreement),
+            V.OVERLAP_ESS: (("pair",), check.overlap_ess),
+            V.OVERLAP_MIN_ESS: (("pair",), check.min_ess),
+            V.LOG_Z_UNTRUSTED: (("pair",), check.untrusted),
+            V.LOG_Z_TRUSTED: ((), check.trusted),
+            V.STONE_LOG_SUM_SQ: (sums, log_sq),
+            V.STONE_REVERSE_LOG_SUM: (sums, log_sum_r),
+            V.STONE_REVERSE_COUNT: (sums, count_r),
+            V.STONE_REVERSE_LOG_SUM_SQ: (sums, log_sq_r),
+        })
     if betas[0] == 0.0:
         # A reference path: Z(0) = 1, so -log Z(0) + log Z(1) is the absolute evidence.
         out[V.LOG_EVIDENCE] = ((), -float(rel[0]))
@@ -293,14 +336,23 @@ def _merge_tempering(groups, main_steps):
     accepted = sum(g[V.SWAP_ACCEPTANCE].values * g[V.SWAP_ATTEMPTS].values for g in groups)
     occupancy = sum(g[V.OCCUPANCY].values * w for g, w in zip(groups, main_steps))
     pooled = all(V.STONE_LOG_SUM in g for g in groups)
+    extra = {}
+
+    def joined(name):
+        return np.concatenate([g[name].values for g in groups], axis=2)
+
     if pooled:
-        stone = stone_from_sums(np.concatenate([g[V.STONE_LOG_SUM].values for g in groups], axis=2),
-                                np.concatenate([g[V.STONE_COUNT].values for g in groups], axis=2))
+        squares = all(V.STONE_LOG_SUM_SQ in g for g in groups)
+        stone = stone_from_sums(joined(V.STONE_LOG_SUM), joined(V.STONE_COUNT),
+                                joined(V.STONE_LOG_SUM_SQ) if squares else None)
+        if squares and all(V.STONE_REVERSE_LOG_SUM in g for g in groups):
+            extra["stone_reverse"] = stone_from_sums(joined(V.STONE_REVERSE_LOG_SUM),
+                                                     joined(V.STONE_REVERSE_COUNT),
+                                                     joined(V.STONE_REVERSE_LOG_SUM_SQ))
     else:
         # Groups written before the stepping-stone sums were stored: no sums to pool.
         stone = np.zeros((last.sizes["chain"], betas.size, 1, 3))
         stone[..., 0] = -np.inf
-    extra = {}
     if V.LOG_WEIGHTS in last:
         extra["log_weights"] = last[V.LOG_WEIGHTS].values
     if V.LEVEL_TRACE in last:

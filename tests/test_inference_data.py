@@ -6,7 +6,8 @@ import samplers
 from samplers.inference_data import (SAMPLER_STATE, TEMPERING, WARMUP_POSTERIOR,
                                      WARMUP_SAMPLE_STATS, RunAttr, TemperingVar as V, arviz,
                                      run_attrs, swap_rejection, tempering_group)
-from samplers.tempering.evidence import log_z, stone_from_sums, stone_sums
+from samplers.tempering.evidence import (check_evidence, importance_ess, log_z, log_z_reverse,
+                                        stone_from_sums, stone_sums)
 
 WEIGHTS = np.array([0.1, 0.2, 0.3, 0.4])
 
@@ -18,13 +19,14 @@ def separated():
     return samplers.GaussianMixture(means, covs=np.array([0.5, 1.0, 0.7, 1.5]), weights=WEIGHTS)
 
 
-def _stone(values, batches):
-    """The driver's stepping-stone sums (C=1, L=2, B, 3) of ``values`` at level 0, cut into
-    ``batches`` consecutive batches (level 1, the top, has none)."""
-    stone = np.zeros((1, 2, batches, 3))
+def _stone(values, batches, level=0):
+    """The driver's stepping-stone sums (C=1, L=2, B, 4) of ``values`` at ``level`` (the
+    other level has none), cut into ``batches`` consecutive batches."""
+    stone = np.zeros((1, 2, batches, 4))
     stone[..., 0] = -np.inf
     for b, chunk in enumerate(np.array_split(values, batches)):
-        stone[0, 0, b] = (chunk.max(), np.exp(chunk - chunk.max()).sum(), chunk.size)
+        w = np.exp(chunk - chunk.max())
+        stone[0, level, b] = (chunk.max(), w.sum(), chunk.size, np.sum(w ** 2))
     return stone
 
 
@@ -48,11 +50,57 @@ def test_stone_sums_round_trip_and_pooling_does_not_depend_on_batches():
     np.testing.assert_allclose(pooled, rel, atol=1e-12)
     # Batch means over 40 batches instead of 20: the same error, estimated within ~20%.
     assert pooled_se[0] == pytest.approx(se[0], rel=0.5)
+    # The sums of squares are joined too: Kish's ESS of the weights is that of all draws.
+    w = np.exp(v - v.max())
+    ess = w.sum() ** 2 / np.sum(w ** 2)
+    joined = stone_from_sums(*(np.concatenate([p[k] for p in parts], axis=2) for k in range(3)))
+    for stone in (whole, joined, stone_from_sums(*stone_sums(whole))):
+        assert importance_ess(stone[:, :1])[0] == pytest.approx(ess, rel=1e-10)
     # A batch without a finite value stays empty.
-    empty = np.zeros((1, 2, 1, 3))
+    empty = np.zeros((1, 2, 1, 4))
     empty[..., 0] = -np.inf
-    log_sum, count = stone_sums(empty)
-    assert np.all(log_sum == -np.inf) and np.array_equal(stone_from_sums(log_sum, count), empty)
+    log_sum, count, log_sq = stone_sums(empty)
+    assert np.all(log_sum == -np.inf) and np.all(log_sq == -np.inf)
+    assert np.array_equal(stone_from_sums(log_sum, count, log_sq), empty)
+    assert importance_ess(empty[:, :1])[0] == 0.0
+
+
+def test_reverse_stepping_stone_is_the_mean_at_the_upper_level():
+    """log Z(beta_0) - log Z(1) = log E_1[exp(-(beta_1 - beta_0) lp)]: the log of the mean of
+    exp(v) over the draws at level 1."""
+    v = np.random.default_rng(1).normal(2.0, 1.0, 3000)
+    rel, se = log_z_reverse(_stone(v, 20, level=1))
+    assert rel[0] == pytest.approx(np.log(np.mean(np.exp(v))), abs=1e-12) and rel[1] == 0.0
+    assert 0 < se[0] < 0.1 and se[1] == 0.0
+
+
+def _gaussian_levels(betas, dim, n, rng, batches=20):
+    """Exact stepping-stone sums of 4 chains of ``n`` i.i.d. draws from p^beta for p = N(0, I_dim)
+    at every level (the forward and the reverse records)."""
+    betas = np.asarray(betas)
+    stone, reverse = (np.zeros((4, betas.size, batches, 4)) for _ in range(2))
+    stone[..., 0] = reverse[..., 0] = -np.inf
+    for c in range(4):
+        for i, beta in enumerate(betas):
+            lp = -0.5 * np.sum(rng.standard_normal((n, dim)) ** 2, axis=1) / beta
+            if i + 1 < betas.size:
+                stone[c, i] = _stone((betas[i + 1] - beta) * lp, batches)[0, 0]
+            if i > 0:
+                reverse[c, i] = _stone(-(beta - betas[i - 1]) * lp, batches)[0, 0]
+    return stone, reverse
+
+
+def test_evidence_check_passes_close_levels_and_flags_distant_ones():
+    """Exact draws, so only the overlap matters.  Close levels (ratio 1.5 in 10-D): Kish's ESS
+    of the forward weights is ~0.58 of the draws and forward and reverse agree.  [0.1, 1] in
+    10-D: the ESS fraction is (sqrt(19) / 10)^10 = 2.5e-4, ~5 of 20,000 draws (needs 400), and
+    the reverse weights exp(0.45 |x|^2) at beta = 1 have infinite variance."""
+    rng = np.random.default_rng(3)
+    close = check_evidence(*_gaussian_levels([1 / 1.5, 1.0], 10, 5000, rng))
+    assert close.trusted and close.overlap_ess[0] == pytest.approx(0.58 * 20000, rel=0.1)
+    assert close.disagreement[0] < 4
+    far = check_evidence(*_gaussian_levels([0.1, 1.0], 10, 5000, rng))
+    assert not far.trusted and far.overlap_ess[0] < 100 and far.min_ess[0] == 400
 
 
 def test_tempering_group_derives_the_diagnostics_from_the_sums():
@@ -69,6 +117,10 @@ def test_tempering_group_derives_the_diagnostics_from_the_sums():
     np.testing.assert_array_equal(group[V.OCCUPANCY][1], [0.125, 0.125, 0.25, 0.5])
     assert group[V.STONE_LOG_SUM][0] == ("chain", "level", "batch")
     assert V.LOG_WEIGHTS not in group and V.LEVEL_TRACE not in group
+    assert V.LOG_Z_TRUSTED not in group          # no reverse sums: no check
+    group = tempering_group(betas, accepted, attempts, [1.0, 1.0, 2.0, 4.0], [3, 4], [90, 110],
+                            stone, stone_reverse=stone[:, ::-1].copy())
+    assert group[V.LOG_Z_UNTRUSTED][1].shape == (3,) and group[V.LOG_Z_TRUSTED][0] == ()
 
 
 def _langevin(target, draws, chains=2, save_warmup=False):
@@ -176,6 +228,13 @@ def test_concat_pools_log_z_over_the_parts(split_run):
     np.testing.assert_allclose(two[V.LOG_Z_SE].values[inner], one[V.LOG_Z_SE].values[inner],
                                rtol=0.5)
     assert two[V.LOG_Z_SE].values[-1] == 0.0
+    # The reverse estimate and the overlap ESS are those of the one run too (the sums of
+    # squares are pooled); the check's verdict per pair may move only with the se.
+    np.testing.assert_allclose(two[V.LOG_Z_REVERSE].values, one[V.LOG_Z_REVERSE].values,
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(two[V.OVERLAP_ESS].values, one[V.OVERLAP_ESS].values, rtol=1e-10)
+    # The ESS needed grows with the batches (each part has its own): twice as many.
+    np.testing.assert_array_equal(two[V.OVERLAP_MIN_ESS].values, 2 * one[V.OVERLAP_MIN_ESS].values)
 
 
 def test_concat_without_stepping_stone_sums_pools_by_inverse_variance(split_run):

@@ -367,19 +367,32 @@ STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symm
 
 @jit
 def _accumulate(acc, c, lev, batch, betas, lp):
-    """Add one visit of level ``lev`` to the occupancy and log Z statistics."""
+    """Add one visit of level ``lev`` to the occupancy and log Z statistics: the
+    stepping-stone sums of ``exp((beta_{i+1} - beta_i) lp)`` at level ``i`` (forward)
+    and of ``exp(-(beta_i - beta_{i-1}) lp)`` (reverse; ``tempering.evidence``)."""
     acc.occupancy[c, lev] += 1.0
     if lev < betas.shape[0] - 1:
-        # Running log-sum-exp of (beta_{i+1} - beta_i) lp: stepping stone / importance sampling.
-        v = (betas[lev + 1] - betas[lev]) * lp
-        if np.isfinite(v):
-            m = acc.stone[c, lev, batch, 0]
-            if v > m:
-                acc.stone[c, lev, batch, 1] = acc.stone[c, lev, batch, 1] * np.exp(m - v) + 1.0
-                acc.stone[c, lev, batch, 0] = v
-            else:
-                acc.stone[c, lev, batch, 1] += np.exp(v - m)
-        acc.stone[c, lev, batch, 2] += 1.0
+        _add_exp(acc.stone, c, lev, batch, (betas[lev + 1] - betas[lev]) * lp)
+    if lev > 0:
+        _add_exp(acc.stone_reverse, c, lev, batch, (betas[lev - 1] - betas[lev]) * lp)
+
+
+@jit(inline="always")
+def _add_exp(record, c, lev, batch, v):
+    """Add ``exp(v)`` to the running sums ``record[c, lev, batch]`` = (m, sum exp(v - m),
+    count, sum exp(2 (v - m))), ``m`` the running maximum (a log-sum-exp without overflow)."""
+    if np.isfinite(v):
+        m = record[c, lev, batch, 0]
+        if v > m:
+            scale = np.exp(m - v)
+            record[c, lev, batch, 1] = record[c, lev, batch, 1] * scale + 1.0
+            record[c, lev, batch, 3] = record[c, lev, batch, 3] * scale * scale + 1.0
+            record[c, lev, batch, 0] = v
+        else:
+            e = np.exp(v - m)
+            record[c, lev, batch, 1] += e
+            record[c, lev, batch, 3] += e * e
+    record[c, lev, batch, 2] += 1.0
 
 
 @jit

@@ -35,4 +35,4 @@ def diagnostics(result):
         settings.betas, acc.pair_accept.sum(axis=0), acc.pair_tries.sum(axis=0),
         acc.occupancy.sum(axis=0), acc.round_trips, state.steps, acc.stone,
         log_weights=state.log_weights if level_moves else None,
-        level_trace=acc.level_trace if level_moves else None)
+        level_trace=acc.level_trace if level_moves else None, stone_reverse=acc.stone_reverse)

@@ -80,7 +80,9 @@ class Accumulators(NamedTuple):
     pair_tries: np.ndarray   # (C, L-1)
     occupancy: np.ndarray    # (C, L) steps at each level
     round_trips: np.ndarray  # (C,) bottom-to-top-and-back... completed trips
-    stone: np.ndarray        # (C, L, B, 3) running log-sum-exp of (b_{i+1}-b_i) lp at level i
+    stone: np.ndarray        # (C, L, B, 4) at level i, of v = (b_{i+1}-b_i) lp: running maximum m,
+                             # sum of exp(v - m), count, sum of exp(2 (v - m)) (tempering.evidence)
+    stone_reverse: np.ndarray  # (C, L, B, 4) the same at level i of v = -(b_i - b_{i-1}) lp
     level_trace: np.ndarray  # (C, T) level of replica 0 every thin steps after warm-up, -1 after
                              # (int8, or int16 for ladders of more than 127 levels)
     explored: np.ndarray     # (C, S, d) tuning rounds: S positions spread over the round, the
@@ -141,12 +143,13 @@ def level_dtype(n_levels):
 def new_accumulators(n_chains, n_levels, trace_len=0, explored=(0, 0)):
     """Zeroed accumulators; ``trace_len`` entries of level trace per chain, -1 until written;
     ``explored = (S, d)``: room for S positions of every chain (NaN until written)."""
-    stone = np.zeros((n_chains, n_levels, N_BATCHES, 3))
+    stone = np.zeros((n_chains, n_levels, N_BATCHES, 4))
     stone[..., 0] = -np.inf
     return Accumulators(
         pair_accept=np.zeros((n_chains, n_levels - 1)), pair_tries=np.zeros((n_chains, n_levels - 1)),
         occupancy=np.zeros((n_chains, n_levels)), round_trips=np.zeros(n_chains, dtype=np.int64),
-        stone=stone, level_trace=np.full((n_chains, trace_len), -1, dtype=level_dtype(n_levels)),
+        stone=stone, stone_reverse=stone.copy(),
+        level_trace=np.full((n_chains, trace_len), -1, dtype=level_dtype(n_levels)),
         explored=np.full((n_chains,) + tuple(explored), np.nan))
 
 

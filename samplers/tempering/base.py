@@ -4,15 +4,19 @@ The ladder (the *schedule*) and the weights are adapted between tuning
 rounds by the plan's adaptation (``tempering.adaptation``); the run
 diagnostics are reported by the engine (``engine.report``).
 """
+import warnings
+
 import numpy as np
 
 from .. import ladders
 from .._checks import check_bool, check_count, check_positive
 from ..engine import Explorer, RunPlan, doubling_rounds, single_round
+from ..inference_data import POSTERIOR, SAMPLER_STATE, TEMPERING, TemperingVar
 from ..sampler import Sampler
 from ..engine.state import no_reference
 from .adaptation import ModeDiscovery, mode_rounds
 from .reference import as_reference
+from . import evidence, tails
 
 __all__ = ["TemperingSampler"]
 
@@ -93,3 +97,20 @@ class TemperingSampler(Sampler):
                        explorer=Explorer(self.metropolis, self.step_size, self.target_accept),
                        tune=tune, steps_per_swap=self.steps_per_swap, adaptation=adaptation,
                        reference=reference, **kwargs)
+
+    def _warn_after_run(self, target, idata):
+        """A ``RuntimeWarning`` if hot levels of the classic path are improper or their
+        replicas ran off (``tempering.tails``), and an ``EvidenceWarning`` (a
+        ``RuntimeWarning``) if the run's log Z standard errors cannot be trusted
+        (``tempering.evidence.check_evidence``)."""
+        if getattr(self, "reference", None) is None:      # the classic path p^beta
+            state = idata[SAMPLER_STATE]
+            message = tails.hot_level_message(
+                target, idata[TEMPERING][TemperingVar.BETA].values,
+                idata[POSTERIOR][target.name].values, state["x"].values.reshape(-1, target.dim),
+                state["level"].values.reshape(-1))
+            if message is not None:
+                warnings.warn(f"{self.name}: {message}", RuntimeWarning, stacklevel=4)
+        message = evidence.untrusted_message(idata[TEMPERING])
+        if message is not None:
+            warnings.warn(f"{self.name}: {message}", evidence.EvidenceWarning, stacklevel=4)

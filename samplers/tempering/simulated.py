@@ -61,7 +61,9 @@ class SimulatedTempering(TemperingSampler):
         One step size for every level; default: tuned per level by dual
         averaging to ``target_accept``.
     steps_per_swap : int
-        Langevin steps between level moves (default 10).
+        Langevin steps between level moves (default 1: at equal gradient evaluations the
+        mode weights came out best with a move after every step; measured in
+        ``benchmarks/bench_steps_per_swap.py``, ``benchmarks/RESULTS_tempering.md``).
     log_weights : "adaptive", "paper" or array
         Estimates of ``-log Z_i`` (see the module docstring).
     lifted : bool
@@ -86,7 +88,7 @@ class SimulatedTempering(TemperingSampler):
 
     name = "SimulatedTempering"
 
-    def __init__(self, betas=None, *, step_size=None, steps_per_swap=10, log_weights="adaptive",
+    def __init__(self, betas=None, *, step_size=None, steps_per_swap=1, log_weights="adaptive",
                  lifted=True, metropolis=True, target_accept=0.574, adapt_ladder=None,
                  reference=None):
         if isinstance(log_weights, str):
@@ -134,7 +136,9 @@ class SimulatedTempering(TemperingSampler):
         The weights are frozen at the end of warm-up at estimates made from
         where the level walk went: a warm-up too short for the walk to cross
         the ladder many times leaves weights that keep it away from the top
-        level (1000 steps are only 100 level moves at ``steps_per_swap=10``).
+        level (1000 steps are only 100 level moves at ``steps_per_swap=10``).  With the
+        default ``steps_per_swap=1`` that is ``100 L`` steps (1,300 on the 13-level
+        default ladder of a 10-D target), at least 1000.
         """
         n_levels = self.ladder(target).size
         moves = WARMUP_MOVES_PER_LEVEL * n_levels

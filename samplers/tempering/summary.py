@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..inference_data import TEMPERING, RunAttr, TemperingVar as V, run_attrs
+from .evidence import untrusted_message
 
 __all__ = ["TemperingSummary", "tempering_summary"]
 
@@ -11,7 +12,11 @@ class TemperingSummary:
 
     ``table`` is a pandas DataFrame indexed by level: ``beta``, ``log_z``
     (log Z(beta) - log Z(1)), ``log_z_se``, ``occupancy``, ``swap_acceptance``
-    (to the next level) and, for simulated tempering, the mean ``log_weight``.
+    (to the next level) and, for simulated tempering, the mean ``log_weight``;
+    where the run has the evidence check (``tempering.evidence.check_evidence``),
+    also ``log_z_reverse`` (the reverse stepping stone) and ``overlap_ess``
+    (to the next level).  ``log_z_trusted`` is False when a pair failed the
+    check (``None`` without it); the printout then names the pairs.
     """
 
     def __init__(self, idata):
@@ -28,6 +33,13 @@ class TemperingSummary:
                    "swap_acceptance": acceptance}
         if V.LOG_WEIGHTS in ds:
             columns["log_weight"] = ds[V.LOG_WEIGHTS].values.mean(axis=0)
+        self.log_z_trusted = None
+        self.evidence_warning = None
+        if V.LOG_Z_TRUSTED in ds:
+            columns["log_z_reverse"] = ds[V.LOG_Z_REVERSE].values
+            columns["overlap_ess"] = np.append(ds[V.OVERLAP_ESS].values, np.nan)
+            self.log_z_trusted = bool(ds[V.LOG_Z_TRUSTED])
+            self.evidence_warning = untrusted_message(ds)
         self.table = pd.DataFrame(columns, index=pd.RangeIndex(n, name="level"))
         self.round_trips = ds[V.ROUND_TRIPS].values
         self.communication_barrier = float(ds[V.COMMUNICATION_BARRIER])
@@ -41,6 +53,10 @@ class TemperingSummary:
                  f"steps per chain: {self.steps.tolist()}",
                  f"communication barrier Lambda = {self.communication_barrier:.3g} "
                  f"(suggested levels about 2 Lambda: {self.suggested_levels})"]
+        if self.log_z_trusted is not None:
+            lines.append(
+                "log Z standard errors: trusted (forward and reverse stepping stone agree, "
+                "overlap ESS sufficient)" if self.log_z_trusted else "log Z: " + self.evidence_warning)
         return "\n".join(lines)
 
     __repr__ = __str__
