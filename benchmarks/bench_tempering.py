@@ -23,7 +23,9 @@ case: the chains must find the other 95% of the mass), with 4 chains where
 the method has chains:
 
 * ``samplers`` ``SimulatedTempering()``, ``ParallelTempering()`` and
-  ``Langevin(metropolis=True)`` (MALA), default settings, ``sample(target,
+  ``Langevin(metropolis=True)`` (MALA), default settings, and the two
+  tempering samplers on the mode-aware reference path (``ST-modes``,
+  ``PT-modes``: ``reference="modes"``), ``sample(target,
   draws=n, chains=4, rng=seed, initial=x0, progressbar=False)`` with the
   default ``tune=1000`` (warm-up draws discarded by the sampler);
 * a hand-written NumPy parallel tempering ("numpy-PT"), written here:
@@ -306,6 +308,10 @@ def build_methods(selected):
     methods = {
         "ST": (samplers_runner(samplers.SimulatedTempering), "draws", 100, 10, "samplers"),
         "PT": (samplers_runner(samplers.ParallelTempering), "draws", 100, 10, "samplers"),
+        "ST-modes": (samplers_runner(lambda: samplers.SimulatedTempering(reference="modes")),
+                     "draws", 100, 10, "samplers"),
+        "PT-modes": (samplers_runner(lambda: samplers.ParallelTempering(reference="modes")),
+                     "draws", 100, 10, "samplers"),
         "MALA": (samplers_runner(lambda: samplers.Langevin(metropolis=True)), "draws", 100, 10, "samplers"),
         "numpy-PT": (numpy_pt, "iterations", 200, 20, "peer"),
         "emcee": (emcee_run, "iterations", 100, 10, "peer"),
@@ -470,7 +476,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="budgets 0.5 1 2 s, 1 seed")
     ap.add_argument("--budgets", type=float, nargs="+", help="wall-clock budgets in seconds")
     ap.add_argument("--seeds", type=int, help="number of seeds (default 3, 1 with --quick)")
-    ap.add_argument("--methods", nargs="+", help="subset of ST PT MALA numpy-PT emcee ptemcee reddemcee")
+    ap.add_argument("--methods", nargs="+",
+                    help="subset of ST PT ST-modes PT-modes MALA numpy-PT emcee ptemcee reddemcee")
     ap.add_argument("--scales", default="increasing", choices=("increasing", "shuffled", "decreasing"),
                     help="pairing of the sds linspace(0.5, 1.5, 5) with the weights 0.05..0.35")
     ap.add_argument("--separation", type=float, default=12.0,

@@ -180,12 +180,18 @@ def _climb(target, x0, lp0):
     return (peak, x) if np.isfinite(peak) and peak > lp0 else (float(lp0), x0)
 
 
+#: Draws of ``target.default_initial`` that mode discovery climbs from at the start.
+INITIAL_GUESSES = 32
+
+
 class ModeDiscovery(Adaptation):
     """``reference="modes"``: discover modes on the classic path, then run the
     reference path from the mode-aware reference (``tempering.modes``).
 
     Warm-up has two phases (``mode_rounds``):
 
+    * **start**: L-BFGS from the initial points and ``INITIAL_GUESSES`` draws of
+      the target's default initial distribution;
     * **discovery** (the first half): the classic path ``p^beta`` on a
       geometric ladder, whose hot levels spread far beyond any one mode;
       after every round L-BFGS climbs from the replicas of every level;
@@ -208,13 +214,23 @@ class ModeDiscovery(Adaptation):
         self.climbs = 0
 
     def start(self, target, state, settings):
-        points = np.unique(state.x.reshape(-1, state.x.shape[2]), axis=0)
+        # The starts, and as many draws of the target's default initial distribution
+        # (from the run's own stream keys: reproducible): where the run was told to look.
+        rng = np.random.default_rng([int(k) for k in state.keys[0]])
+        guesses = np.array([np.asarray(target.default_initial(rng), dtype=np.float64).reshape(-1)
+                            for _ in range(INITIAL_GUESSES)])
+        points = np.unique(np.concatenate([state.x.reshape(-1, state.x.shape[2]), guesses]),
+                           axis=0)
         self.modes, self.climbs = discover(target, points, [])
         # The region the run may explore: RUNAWAY times the spread of the starts and
         # the modes around their centre.  A replica beyond it on the classic path
         # means improper or runaway hot levels (a heavy tail): discovery stops there.
         self.centre, scale = spread(points, self.modes)
         self.radius = RUNAWAY * float(np.sqrt(np.sum(scale)))
+        # The widest spread seen so far (starts, then the replicas of every level):
+        # the defensive part never shrinks below it, so that a region the chains
+        # left (the starts on the far side of a barrier) stays within reach.
+        self.seen = spread(points, [])[1]
         if self.inner is not None:
             settings = self.inner.start(target, state, settings)
         return settings
@@ -232,8 +248,10 @@ class ModeDiscovery(Adaptation):
             near = np.linalg.norm(explored - self.centre, axis=1) <= self.radius
             inside = np.linalg.norm(points - self.centre, axis=1) <= self.radius
         known = len(self.modes)
-        self.modes, climbs = discover(target, np.concatenate([points[inside], explored[near]]),
-                                      self.modes)
+        kept = np.concatenate([points[inside], explored[near]])
+        self.modes, climbs = discover(target, kept, self.modes)
+        if kept.shape[0] > 1:
+            self.seen = np.maximum(self.seen, spread(kept, [])[1])
         self.climbs += climbs
         runaway = not inside.all()
         if not on_path and (runaway or int(state.steps.min()) >= self.switch):
@@ -248,10 +266,10 @@ class ModeDiscovery(Adaptation):
                 for c, r in zip(*np.nonzero(far)):
                     state.x[c, r] = best if far[c, top] else state.x[c, top]
             settings = with_reference(settings._replace(betas=self.reference_betas),
-                                      mode_reference(self.modes, np.vstack([points[inside], self.centre])))
+                                      mode_reference(self.modes, np.vstack([points[inside], self.centre]), seen=self.seen))
             evidence = log_evidence_guess(self.modes)
         elif on_path and len(self.modes) > known:
-            settings = with_reference(settings, mode_reference(self.modes, np.vstack([points[inside], self.centre])))
+            settings = with_reference(settings, mode_reference(self.modes, np.vstack([points[inside], self.centre]), seen=self.seen))
             # log Z(1) is the same on every path: the round's stepping-stone estimate.
             rel, _ = log_z(acc.stone)
             evidence = -rel[0] if np.isfinite(rel[0]) else log_evidence_guess(self.modes)

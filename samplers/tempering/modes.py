@@ -152,10 +152,13 @@ def discover(target, points, modes, max_climbs=MAX_CLIMBS):
     return modes, climbs
 
 
-def mode_reference(modes, points, defensive=DEFENSIVE_WEIGHT):
+def mode_reference(modes, points, defensive=DEFENSIVE_WEIGHT, seen=None):
     """The arrays of ``(1 - defensive) sum_k w_k N(m_k, S_k) + defensive N(mu, V)``
-    (module docstring); only the defensive part when no mode is known."""
+    (module docstring); only the defensive part when no mode is known.  ``seen``: a
+    floor for ``V`` before inflation (the widest spread the run has seen)."""
     mu, var = spread(points, modes)
+    if seen is not None:
+        var = np.maximum(var, seen)
     var = BROAD_INFLATION * np.maximum(var, 1e-8 * max(1.0, float(np.max(var))))
     means = [mu]
     covs = [np.diag(var)]
