@@ -27,8 +27,12 @@ Compiling: PyTensor keeps the generated numba code in its disk cache (keyed
 by the graph); a warm build spends its time rewriting the graph and making
 the C adapter (:meth:`PyMCTarget.build_times` has the figures of a build).
 """
+import contextlib
 import math
+import sys
+import threading
 import time
+import warnings
 
 import numba
 import numpy as np
@@ -88,7 +92,9 @@ class PyMCTarget(Target):
         Seconds spent building: ``graph`` (logp, gradient and the constrained
         values as PyTensor graphs on ``x``), ``compile`` (PyTensor's rewrites
         and numba code, from its disk cache when warm), ``adapter`` (the njit
-        wrapper and its C adapter), ``total``.
+        wrapper and its C adapter), ``total``.  A build that takes more than
+        :data:`NOTE_AFTER` seconds says so on stderr (the first build of a model
+        generates its numba code: tens of seconds).
     """
 
     def __init__(self, model, *, jitter=1.0):
@@ -107,31 +113,36 @@ class PyMCTarget(Target):
             raise ValueError(
                 f"model has discrete free variables {discrete}: the samplers here need a "
                 "gradient (marginalise them out, e.g. with a mixture likelihood)")
-        graphs = _graphs(model, value_vars, pymc, pytensor)
-        built = time.perf_counter()
-        with pytensor.config.change_flags(numba__fastmath=False):
-            logp_fn = pymc.pytensorf.compile(graphs.inputs, [graphs.logp, graphs.grad],
-                                             mode="NUMBA", on_unused_input="ignore")
-            values_fn = pymc.pytensorf.compile(graphs.inputs, graphs.values, mode="NUMBA",
-                                               on_unused_input="ignore")
-        compiled = time.perf_counter()
-        key = _cache_key(logp_fn.vm.jit_fn)
-        wrapper = _WRAPPERS.get(key) if key is not None else None
-        if wrapper is None:
-            wrapper = _wrapper(logp_fn.vm.jit_fn)
-            if key is not None:
-                _WRAPPERS[key] = wrapper
-        self._key = key
-        self._values_fn = values_fn.vm.jit_fn
-        self._data_names = graphs.data_names
-        self.value_vars = [(v.name, shape) for v, shape in zip(value_vars, graphs.shapes)]
-        self._initial_point = graphs.initial_point
-        self.jitter = float(jitter)
-        super().__init__(wrapper, graphs.dim, graphs.data)
-        self.handle()  # the C adapter, now: its compile time is part of the build
+        with _compile_note(), warnings.catch_warnings():
+            # PyTensor's C backend is not used: its note on a missing BLAS does not apply.
+            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+            graphs = _graphs(model, value_vars, pymc, pytensor)
+            built = time.perf_counter()
+            with pytensor.config.change_flags(numba__fastmath=False):
+                logp_fn = pymc.pytensorf.compile(graphs.inputs, [graphs.logp, graphs.grad],
+                                                 mode="NUMBA", on_unused_input="ignore")
+                values_fn = pymc.pytensorf.compile(graphs.inputs, graphs.values, mode="NUMBA",
+                                                   on_unused_input="ignore")
+            # The first calls generate the numba code (or load it from PyTensor's cache).
+            at_start = values_fn.vm.jit_fn(graphs.initial_point, *graphs.data)
+            logp_fn.vm.jit_fn(graphs.initial_point, *graphs.data)
+            compiled = time.perf_counter()
+            key = _cache_key(logp_fn.vm.jit_fn)
+            wrapper = _WRAPPERS.get(key) if key is not None else None
+            if wrapper is None:
+                wrapper = _wrapper(logp_fn.vm.jit_fn)
+                if key is not None:
+                    _WRAPPERS[key] = wrapper
+            self._key = key
+            self._values_fn = values_fn.vm.jit_fn
+            self._data_names = graphs.data_names
+            self.value_vars = [(v.name, shape) for v, shape in zip(value_vars, graphs.shapes)]
+            self._initial_point = graphs.initial_point
+            self.jitter = float(jitter)
+            super().__init__(wrapper, graphs.dim, graphs.data)
+            self.handle()  # the C adapter, now: its compile time is part of the build
         done = time.perf_counter()
         names = [rv.name for rv in model.free_RVs + model.deterministics]
-        at_start = self._values_fn(self._initial_point, *self.params)
         shapes = {name: np.shape(value) for name, value in zip(names, at_start)}
         dims = _model_dims(model, shapes)
         coords = _model_coords(model)
@@ -232,6 +243,27 @@ def _graphs(model, value_vars, pymc, pytensor):
     return _Graphs(inputs=[x, *data_inputs], logp=outputs[0], grad=outputs[1],
                    values=outputs[2:], data=data, data_names=[str(v.name) for v in shared],
                    shapes=shapes, dim=start, initial_point=np.concatenate(initial))
+
+
+#: Seconds after which a build still running prints a note (a cold compile).
+NOTE_AFTER = 2.0
+
+
+@contextlib.contextmanager
+def _compile_note():
+    """Print a note on stderr if the block is still running after :data:`NOTE_AFTER` s."""
+    def note():
+        print("samplers: compiling the PyMC model with PyTensor's numba backend (the first "
+              "build of a model takes tens of seconds; later builds load it from PyTensor's "
+              "cache)...", file=sys.stderr, flush=True)
+
+    timer = threading.Timer(NOTE_AFTER, note)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _cache_key(jit_fn):
