@@ -24,11 +24,15 @@ and coords, as ``pm.sample`` gives them, with ``observed_data`` and
 ``constant_data`` groups.
 
 Compiling: PyTensor keeps the generated numba code in its disk cache (keyed
-by the graph); a warm build spends its time rewriting the graph and making
-the C adapter (:meth:`PyMCTarget.build_times` has the figures of a build).
+by the graph), and the njit wrapper and its C adapter are cached next to it
+under the same key (``interface.keyed_cache``); a warm build spends its time
+building and rewriting the graph (``PyMCTarget.build_times`` has the figures
+of a build).
 """
 import contextlib
+import hashlib
 import math
+import os
 import sys
 import threading
 import time
@@ -38,6 +42,7 @@ import numba
 import numpy as np
 
 from .._checks import plain
+from .interface import keyed_cache
 from .target import Target, _named_variables
 
 __all__ = ["PyMCTarget", "from_pymc"]
@@ -64,7 +69,7 @@ def from_pymc(model, *, jitter=1.0):
 
 
 #: Compiled wrappers by PyTensor's cache key of the generated function: a rebuild of the
-#: same graph in this process reuses the wrapper and so its C adapter.
+#: same graph in this process reuses the wrapper and so its C adapter (no disk access).
 _WRAPPERS = {}
 
 
@@ -128,9 +133,10 @@ class PyMCTarget(Target):
             logp_fn.vm.jit_fn(graphs.initial_point, *graphs.data)
             compiled = time.perf_counter()
             key = _cache_key(logp_fn.vm.jit_fn)
+            self._disk_cache = _disk_cache(pytensor, key)
             wrapper = _WRAPPERS.get(key) if key is not None else None
             if wrapper is None:
-                wrapper = _wrapper(logp_fn.vm.jit_fn)
+                wrapper = _wrapper(logp_fn.vm.jit_fn, self._disk_cache)
                 if key is not None:
                     _WRAPPERS[key] = wrapper
             self._key = key
@@ -154,6 +160,9 @@ class PyMCTarget(Target):
         self._data = _data_groups(model, pymc)
         self.build_times = {"graph": built - start, "compile": compiled - built,
                             "adapter": done - compiled, "total": time.perf_counter() - start}
+
+    def _adapter_cache(self):
+        return self._disk_cache
 
     def default_initial(self, rng):
         """``model.initial_point()`` plus uniform(-jitter, jitter) per coordinate."""
@@ -275,20 +284,42 @@ def _cache_key(jit_fn):
     return CACHED_SRC_FUNCTIONS.get(getattr(jit_fn, "py_func", None))
 
 
-def _wrapper(jit_fn):
-    """``logp_grad(x, params, grad_out)`` calling PyTensor's generated ``jit_fn(x, *data)``.
+#: The njit ``logp_grad`` around PyTensor's generated function: ``jit_fn`` is a global of
+#: its namespace (not a closure cell), so numba can cache it under PyTensor's key.  The
+#: gradient is copied by a loop: a slice assignment costs seconds of compilation here.
+WRAPPER_SOURCE = """
+def logp_grad(x, params, grad_out):
+    lp, grad = jit_fn(x, *params)
+    for i in range(grad_out.shape[0]):
+        grad_out[i] = grad[i]
+    return lp[()]
+"""
 
-    The gradient is copied by a loop: a slice assignment costs seconds of compilation
-    here.  Not cached on disk: it refers to this process's ``jit_fn``.
-    """
-    @numba.njit(cache=False, error_model="numpy")
-    def logp_grad(x, params, grad_out):
-        lp, grad = jit_fn(x, *params)
-        for i in range(grad_out.shape[0]):
-            grad_out[i] = grad[i]
-        return lp[()]
 
-    return logp_grad
+def _wrapper(jit_fn, cache):
+    """``logp_grad(x, params, grad_out)`` calling PyTensor's generated ``jit_fn(x, *data)``;
+    with ``cache`` ``(directory, key)``, cached on disk (``interface.keyed_cache``)."""
+    namespace = {"__name__": __name__, "jit_fn": jit_fn}  # numba's cache imports __name__
+    exec(compile(WRAPPER_SOURCE, "<samplers_from_pymc>", "exec"), namespace)
+    function = namespace["logp_grad"]
+    if cache is not None:
+        keyed_cache(function, cache[1], cache[0])
+        try:
+            return numba.njit(cache=True, error_model="numpy")(function)
+        except RuntimeError:  # no locator: NUMBA_CACHE_LOCATOR_CLASSES excludes ours
+            pass
+    return numba.njit(cache=False, error_model="numpy")(function)
+
+
+def _disk_cache(pytensor, key):
+    """``(directory, key)`` for the wrapper and its adapter: next to PyTensor's numba cache
+    (cleared with it), keyed by PyTensor's key of the generated code and the wrapper's
+    source; ``None`` without a PyTensor key."""
+    if key is None:
+        return None
+    directory = os.path.join(os.fspath(pytensor.config.base_compiledir), "numba", "samplers")
+    digest = hashlib.sha256(f"{key}|{WRAPPER_SOURCE}".encode()).hexdigest()
+    return directory, digest
 
 
 def _model_dims(model, shapes):

@@ -224,10 +224,16 @@ class Target:
         handles = self.__dict__.setdefault("_handles", {})
         if batched not in handles:
             function = self.batch_logp_grad if batched else self.logp_grad
-            adapter = c_adapter(function, self.params_type, batched)
+            adapter = c_adapter(function, self.params_type, batched, cache=self._adapter_cache())
             block = data_block(self.params)
             handles[batched] = (adapter, block, (adapter.address, block.ctypes.data))
         return handles[batched][2]
+
+    def _adapter_cache(self):
+        """``(directory, key)`` where the C adapter may be cached on disk
+        (``interface.keyed_cache``), or ``None``: a user's function may live in a script
+        that changes, so only a target that knows its code's key (``from_pymc``) says."""
+        return None
 
     def __getstate__(self):
         # The adapter and the addresses are this process's: another one (a worker of a

@@ -263,3 +263,33 @@ def test_default_initial_points_are_jittered_around_the_model_initial_point(scho
     points = np.array([schools.default_initial(rng) for _ in range(200)])
     offsets = points - schools._initial_point
     assert np.all(np.abs(offsets) <= 1.0) and offsets.std() > 0.5
+
+
+BUILD = """
+import sys
+sys.path[:0] = [{root!r}, {tests!r}, {tests!r} + "/targets"]
+import numpy as np
+import samplers
+from test_pymc import eight_schools
+target = samplers.Target.from_pymc(eight_schools())
+adapter = target._handles[False][0]
+print(target.logp_grad.stats.cache_hits.total(), adapter.cache_hits,
+      repr(target.logp_and_grad(target._initial_point + 0.5)[0]))
+"""
+
+
+@pytest.mark.slow
+def test_a_later_process_loads_the_wrapper_and_adapter_from_disk(schools, tmp_path):
+    """The njit wrapper and its C adapter are cached on disk under PyTensor's key: a later
+    process loads both (no compilation: a warm build well under a second) and computes
+    the same log p (the cached code holds no address of the process that wrote it)."""
+    import subprocess
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    code = BUILD.format(root=str(tests.parent), tests=str(tests))
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    wrapper_hits, adapter_hits, value = runs[1]
+    assert int(wrapper_hits) >= 1 and int(adapter_hits) == 1, runs
+    assert float(value) == schools.logp_and_grad(schools._initial_point + 0.5)[0]
