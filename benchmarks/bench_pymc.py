@@ -147,7 +147,7 @@ def main():
     model = namespace["model"]
     pymc_target = samplers.Target.from_pymc(model)
     hand = samplers.Target(eight_schools, 10, params=(Y, SIGMA))
-    x = pymc_target._initial_point + np.linspace(-0.5, 0.5, 10)
+    x = pymc_target.initial_point + np.linspace(-0.5, 0.5, 10)
     lp_pymc, g_pymc = pymc_target.logp_and_grad(x)
     lp_hand, g_hand = hand.logp_and_grad(x)
     lp_pymc2, _ = pymc_target.logp_and_grad(x + 0.1)

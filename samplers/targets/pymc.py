@@ -45,7 +45,7 @@ from .._checks import plain
 from .interface import keyed_cache
 from .target import Target, _named_variables
 
-__all__ = ["PyMCTarget", "from_pymc"]
+__all__ = ["PyMCTarget"]  # made by Target.from_pymc(model)
 
 #: What to install for ``from_pymc``.
 EXTRA = 'pip install "samplers[pymc]"'
@@ -61,11 +61,6 @@ def _import_pymc():
             f"Target.from_pymc needs PyMC (and PyTensor): install the extra, {EXTRA} "
             f"({err})") from err
     return pymc, pytensor
-
-
-def from_pymc(model, *, jitter=1.0):
-    """The target of a PyMC model: see :class:`PyMCTarget`."""
-    return PyMCTarget(model, jitter=jitter)
 
 
 #: Compiled wrappers by PyTensor's cache key of the generated function: a rebuild of the
@@ -90,6 +85,8 @@ class PyMCTarget(Target):
     ----------
     value_vars : list of (name, shape)
         The pieces of ``x``: the model's value variables, transformed.
+    initial_point : array (dim,)
+        ``model.initial_point()`` as a flat unconstrained ``x``.
     variables, coords
         The posterior variables (free variables in their own space and
         deterministics) and the model's coordinates.
@@ -143,7 +140,7 @@ class PyMCTarget(Target):
             self._values_fn = values_fn.vm.jit_fn
             self._data_names = graphs.data_names
             self.value_vars = [(v.name, shape) for v, shape in zip(value_vars, graphs.shapes)]
-            self._initial_point = graphs.initial_point
+            self.initial_point = graphs.initial_point
             self.jitter = float(jitter)
             super().__init__(wrapper, graphs.dim, graphs.data)
             self.handle()  # the C adapter, now: its compile time is part of the build
@@ -166,7 +163,7 @@ class PyMCTarget(Target):
 
     def default_initial(self, rng):
         """``model.initial_point()`` plus uniform(-jitter, jitter) per coordinate."""
-        return self._initial_point + rng.uniform(-self.jitter, self.jitter, self.dim)
+        return self.initial_point + rng.uniform(-self.jitter, self.jitter, self.dim)
 
     def posterior(self, x):
         """Every free variable in its own (constrained) space and every deterministic at the
@@ -188,8 +185,6 @@ class PyMCTarget(Target):
     def fingerprint(self):
         """A hash of the compiled graph (PyTensor's key of the generated code), the value
         variables and the data."""
-        import hashlib
-
         h = hashlib.sha256()
         h.update(f"{type(self).__name__}:{self._key}:{self.value_vars}:{self._data_names}".encode())
         if self._key is None:  # no key from PyTensor: the structure is the variables' names

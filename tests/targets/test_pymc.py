@@ -101,7 +101,7 @@ def test_logp_and_gradient_equal_pymcs_own(which, request):
     logp, dlogp = model.compile_logp(mode=FAST), model.compile_dlogp(mode=FAST)
     rng = np.random.default_rng(1)
     for _ in range(5):
-        x = target._initial_point + rng.uniform(-1.5, 1.5, target.dim)
+        x = target.initial_point + rng.uniform(-1.5, 1.5, target.dim)
         value, grad = target.logp_and_grad(x)
         expected = logp(as_point(target, x))
         assert abs(value - expected) <= 1e-12 * max(1.0, abs(expected))
@@ -139,7 +139,7 @@ def test_new_data_of_the_same_shape_reuses_the_compiled_code(schools):
     target = samplers.Target.from_pymc(model)
     assert target.logp_grad is schools.logp_grad
     assert target.build_times["adapter"] < 0.1
-    x = target._initial_point + 0.25
+    x = target.initial_point + 0.25
     assert target.logp_and_grad(x)[0] == pytest.approx(
         model.compile_logp(mode=FAST)(as_point(target, x)), rel=1e-12)
     assert target.logp_and_grad(x)[0] != schools.logp_and_grad(x)[0]
@@ -261,7 +261,7 @@ def test_a_model_target_is_not_pickled_silently(schools):
 def test_default_initial_points_are_jittered_around_the_model_initial_point(schools):
     rng = np.random.default_rng(0)
     points = np.array([schools.default_initial(rng) for _ in range(200)])
-    offsets = points - schools._initial_point
+    offsets = points - schools.initial_point
     assert np.all(np.abs(offsets) <= 1.0) and offsets.std() > 0.5
 
 
@@ -274,7 +274,7 @@ from test_pymc import eight_schools
 target = samplers.Target.from_pymc(eight_schools())
 adapter = target._handles[False][0]
 print(target.logp_grad.stats.cache_hits.total(), adapter.cache_hits,
-      repr(target.logp_and_grad(target._initial_point + 0.5)[0]))
+      repr(target.logp_and_grad(target.initial_point + 0.5)[0]))
 """
 
 
@@ -292,4 +292,4 @@ def test_a_later_process_loads_the_wrapper_and_adapter_from_disk(schools, tmp_pa
                            check=True).stdout.split() for _ in range(2)]
     wrapper_hits, adapter_hits, value = runs[1]
     assert int(wrapper_hits) >= 1 and int(adapter_hits) == 1, runs
-    assert float(value) == schools.logp_and_grad(schools._initial_point + 0.5)[0]
+    assert float(value) == schools.logp_and_grad(schools.initial_point + 0.5)[0]
