@@ -134,30 +134,36 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
                       state, attrs, diagnostics=None):
     """Build the ``InferenceData`` of a run.
 
-    ``posterior`` is ``(chain, draw, dim)`` and is reshaped to the target's
-    shape; ``sample_stats`` and ``warmup_sample_stats`` map stat names to
-    ``(chain, draw)`` arrays; ``warmup_*`` are ``None`` when warm-up is not
-    saved.  ``state`` maps names to arrays with a leading chain axis, and
-    ``attrs`` (:class:`RunAttr`, JSON-encodable values) are attached to every
-    group.  ``diagnostics``, when given, maps names to ``(dims, array)``
-    (:func:`tempering_group`) and becomes the ``tempering`` group.
+    ``posterior`` is ``(chain, draw, dim)``, the flat points; the
+    ``posterior`` group holds the target's variables at them
+    (``target.posterior``: the pieces of ``x``, or for a PyMC model its
+    constrained values and deterministics), with the axes named by each
+    variable's ``dims`` and labelled by ``target.coords``.  ``sample_stats``
+    and ``warmup_sample_stats`` map stat names to ``(chain, draw)`` arrays;
+    ``warmup_*`` are ``None`` when warm-up is not saved.  ``state`` maps names
+    to arrays with a leading chain axis, and ``attrs`` (:class:`RunAttr`,
+    JSON-encodable values) are attached to every group.  ``diagnostics``, when
+    given, maps names to ``(dims, array)`` (:func:`tempering_group`) and
+    becomes the ``tempering`` group; ``target.data_groups()`` (observed data)
+    become groups too.
     """
     az = arviz()
     import xarray as xr
 
-    name, shape = target.name, target.shape
     chains = posterior.shape[0]
     flat = _encode_attrs(attrs)
-    groups = {POSTERIOR: {name: posterior.reshape(chains, posterior.shape[1], *shape)},
-              SAMPLE_STATS: sample_stats}
+    groups = {POSTERIOR: _variables(target, posterior), SAMPLE_STATS: _dataset(sample_stats)}
     if warmup_posterior is not None:
-        groups[WARMUP_POSTERIOR] = {
-            name: warmup_posterior.reshape(chains, warmup_posterior.shape[1], *shape)}
-        groups[WARMUP_SAMPLE_STATS] = warmup_sample_stats
+        groups[WARMUP_POSTERIOR] = _variables(target, warmup_posterior)
+        groups[WARMUP_SAMPLE_STATS] = _dataset(warmup_sample_stats)
+    for group, variables in target.data_groups().items():
+        groups[group] = _dataset({key: value for key, (_, value) in variables.items()},
+                                 {key: dims for key, (dims, _) in variables.items()},
+                                 target.coords, draws=False)
     # Built directly rather than by arviz.from_dict (same layout and names: an
-    # integer coordinate for every dimension, "<var>_dim_<i>" for event axes),
-    # which costs ~8 ms a call: that adds up over the many short runs of a sweep.
-    idata = az.InferenceData(**{group: _dataset(variables) for group, variables in groups.items()})
+    # integer coordinate for every unlabelled dimension, "<var>_dim_<i>" for unnamed
+    # event axes), which costs ~8 ms a call: that adds up over the many short runs of a sweep.
+    idata = az.InferenceData(**groups)
     data_vars = {}
     for key, value in state.items():
         dims = ["chain"] + [f"{key}_dim_{i}" for i in range(value.ndim - 1)]
@@ -171,22 +177,37 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
     return idata
 
 
-def _dataset(variables):
-    """An ``xarray.Dataset`` of ``(chain, draw, *event)`` arrays, as ArviZ lays them out."""
+def _variables(target, points):
+    """The dataset of the target's posterior variables at ``points`` ``(chain, draw, dim)``."""
+    values = target.posterior(points)
+    return _dataset(values, {v.name: v.dims for v in target.variables}, target.coords)
+
+
+def _dataset(variables, dims=None, coords=None, draws=True):
+    """An ``xarray.Dataset`` of ``(chain, draw, *event)`` arrays (``draws=False``: of
+    ``event`` arrays), as ArviZ lays them out.
+
+    ``dims`` maps a variable to the names of its event axes (default
+    ``"<var>_dim_<i>"``), ``coords`` an axis to its labels (default ``0, 1, ...``).
+    """
     import xarray as xr
     from datetime import datetime, timezone
 
-    coords = {}
+    dims = dims or {}
+    coords = coords or {}
+    lead = ["chain", "draw"] if draws else []
+    axes = {}
     data_vars = {}
     for key, value in variables.items():
         value = np.asarray(value)
-        dims = ["chain", "draw"] + [f"{key}_dim_{i}" for i in range(value.ndim - 2)]
-        for dim, size in zip(dims, value.shape):
-            coords[dim] = np.arange(size)
-        data_vars[key] = (dims, value)
+        event = dims.get(key) or [f"{key}_dim_{i}" for i in range(value.ndim - len(lead))]
+        names = lead + list(event)
+        for dim, size in zip(names, value.shape):
+            axes[dim] = coords[dim] if dim in coords else np.arange(size)
+        data_vars[key] = (names, value)
     attrs = {"created_at": datetime.now(timezone.utc).isoformat(),
              "arviz_version": arviz().__version__}
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return xr.Dataset(data_vars, coords=axes, attrs=attrs)
 
 
 # -- the tempering group -----------------------------------------------------------------------

@@ -28,7 +28,12 @@ Two rules keep this safe:
 The :class:`~samplers.Target` keeps its adapter and data block alive with its
 ``params``.
 """
+import hashlib
+import os
+import weakref
+
 import numba
+import numba.core.caching
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -37,7 +42,7 @@ from numba.extending import intrinsic
 from .._jit import MATRIX, VECTOR, jit
 
 __all__ = ["HANDLE", "C_LOGP_GRAD", "C_BATCH_LOGP_GRAD", "call_target", "call_batch_target",
-           "c_adapter", "data_block"]
+           "c_adapter", "data_block", "keyed_cache"]
 
 _DOUBLE_P = types.CPointer(types.float64)
 #: ``double f(double *x, double *grad_out, void *data, intp n)``.
@@ -132,18 +137,61 @@ def data_block(params):
 _ADAPTERS = {}
 
 
-def c_adapter(function, params_type, batched=False):
+class _KeyedLocator(numba.core.caching._CacheLocator):
+    """Numba's disk cache for functions generated from source strings, which numba's own
+    locators refuse (they need a source file): found by a key their maker gives
+    (:func:`keyed_cache`), which must change whenever the function's code would."""
+
+    _keys = weakref.WeakKeyDictionary()  # py_func -> (directory, key)
+
+    def __init__(self, py_func, py_file):
+        self._directory, self._key = self._keys[py_func]
+        self._py_file = py_file
+
+    def ensure_cache_path(self):
+        os.makedirs(self._directory, exist_ok=True)
+
+    def get_cache_path(self):
+        return self._directory
+
+    def get_source_stamp(self):
+        return 0  # no source file: the key says what the code is
+
+    def get_disambiguator(self):
+        return self._key
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        return cls(py_func, py_file) if py_func in cls._keys else None
+
+
+numba.core.caching.CacheImpl._locator_classes.insert(0, _KeyedLocator)
+
+
+def keyed_cache(py_func, key, directory):
+    """Let numba cache the generated ``py_func`` (``njit(cache=True)`` or
+    ``cfunc(cache=True)``) in ``directory`` under ``key`` (a hex digest of everything
+    the compiled code depends on; the compiled function must take its constants as
+    globals of its namespace, not as closure cells).  The entries are numba's own: the
+    numba version and the CPU are checked on loading."""
+    _KeyedLocator._keys[py_func] = (os.fspath(directory), str(key))
+
+
+def c_adapter(function, params_type, batched=False, cache=None):
     """The ``numba.cfunc`` of :data:`C_LOGP_GRAD` (:data:`C_BATCH_LOGP_GRAD` when ``batched``)
     calling the njit ``function`` with its params rebuilt from the data block.
 
-    One per (function, params type) in a process; not cached on disk (the function may
-    live in a script).  Generated source: ``numba.carray`` needs each array's dtype and
-    number of dimensions as constants.
+    One per (function, params type) in a process.  Not cached on disk unless ``cache`` is
+    ``(directory, key)`` (:func:`keyed_cache`): a user's function may live in a script,
+    and only its maker can say when it changed.  Generated source: ``numba.carray`` needs
+    each array's dtype and number of dimensions as constants.
     """
     key = (function, params_type, batched)
     if key in _ADAPTERS:
         return _ADAPTERS[key]
-    namespace = {"numba": numba, "np": np, "user": function, "int64_pointer": _pointer_function(types.int64)}
+    namespace = {"__name__": __name__,  # numba's disk cache imports the module of the globals
+                 "numba": numba, "np": np, "user": function,
+                 "int64_pointer": _pointer_function(types.int64)}
     lines, names, k = [], [], 0
     for i, array_type in enumerate(params_type):
         dtype = array_type.dtype
@@ -178,9 +226,18 @@ def c_adapter(function, params_type, batched=False):
                 "        return np.nan"]
     block = ["    block = int64_pointer(data)"] if names else []
     source = "\n".join(head + block + lines + body) + "\n"
-    exec(compile(source, f"<samplers adapter of {getattr(function, '__name__', function)}>", "exec"),
+    exec(compile(source, f"<samplers_adapter_of_{getattr(function, '__name__', 'target')}>", "exec"),
          namespace)
     signature = C_BATCH_LOGP_GRAD if batched else C_LOGP_GRAD
-    adapter = numba.cfunc(signature, cache=False, error_model="numpy")(namespace["adapter"])
+    if cache is not None:
+        directory, cache_key = cache
+        # The key covers the function (the maker's key), the params type and this source.
+        digest = hashlib.sha256(f"{cache_key}|{params_type}|{signature}|{source}".encode())
+        keyed_cache(namespace["adapter"], digest.hexdigest(), directory)
+    try:
+        adapter = numba.cfunc(signature, cache=cache is not None,
+                              error_model="numpy")(namespace["adapter"])
+    except RuntimeError:  # "no locator available": NUMBA_CACHE_LOCATOR_CLASSES excludes ours
+        adapter = numba.cfunc(signature, cache=False, error_model="numpy")(namespace["adapter"])
     _ADAPTERS[key] = adapter
     return adapter

@@ -28,7 +28,7 @@ from numba.core.registry import CPUDispatcher
 from .._checks import plain
 from .._jit import batch_logp_grad_signature, logp_grad_signature
 
-__all__ = ["Target", "GradientCheck"]
+__all__ = ["Target", "GradientCheck", "Variable"]
 
 #: Relative error above which :meth:`Target.check_gradient` calls the gradient wrong.
 GRADIENT_RTOL = 1e-3
@@ -51,7 +51,18 @@ class Target:
     params : tuple of arrays, optional
         Arrays passed to ``logp_grad`` unchanged.
     name : str, optional
-        Name of the variable in the ArviZ output (default ``"x"``).
+        Name of the one posterior variable, of shape ``dim`` (default ``"x"``).
+    names : dict, optional
+        Instead of ``name``: the named pieces of ``x``, in order, each with its
+        shape, e.g. ``{"mu": (), "theta": (8,)}`` for ``dim=9`` (``x[0]`` is
+        ``mu``, ``x[1:9]`` is ``theta``, each piece in C order).  Their sizes
+        must add up to ``dim``.  Each piece is a posterior variable.
+    dims : dict, optional
+        Names of the axes of a posterior variable, ``{"theta": ("school",)}``
+        (one per axis); by default ``"<name>_dim_<i>"``, as ArviZ names them.
+    coords : dict, optional
+        Coordinate values of named axes, ``{"school": ["A", ..., "H"]}`` (as
+        many as the axis is long); by default ``0, 1, ...``.
     batch_logp_grad : numba.njit function, optional
         ``batch_logp_grad(xs, params, grad_out, lp_out) -> None``: the same
         log density at every row of ``xs`` (n, dim), gradients into the rows of
@@ -71,7 +82,8 @@ class Target:
     >>> target = Target(logp_grad, 2, params=(np.eye(2),))
     """
 
-    def __init__(self, logp_grad, dim, params=(), *, name="x", batch_logp_grad=None):
+    def __init__(self, logp_grad, dim, params=(), *, name=None, names=None, dims=None,
+                 coords=None, batch_logp_grad=None):
         self._checked = None  # the bounds-checked copy of logp_grad (user targets)
         if not isinstance(logp_grad, CPUDispatcher):
             raise TypeError(
@@ -82,9 +94,9 @@ class Target:
         self.shape = _as_shape(dim)
         self.dim = int(math.prod(self.shape))
         self.params = _as_params(params)
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"name must be an identifier string, got {plain(name)!r}")
-        self.name = name
+        self.variables, self.coords = _layout(self.shape, name, names, dims, coords)
+        #: The posterior variable's name when there is one (``None`` for several ``names``).
+        self.name = self.variables[0].name if len(self.variables) == 1 else None
         self.logp_grad = logp_grad
         self._python_errors = []  # exceptions raised by from_python callables
         self.params_type = numba.typeof(self.params)
@@ -114,7 +126,24 @@ class Target:
             self._evaluate(np.random.default_rng(0).uniform(-2.0, 2.0, self.dim), "dim")
 
     @classmethod
-    def from_python(cls, logp, grad, dim, *, name="x"):
+    def from_pymc(cls, model, *, jitter=1.0):
+        """The posterior of a PyMC model (``pip install "samplers[pymc]"``).
+
+        ``x`` is the flat vector of ``model.value_vars`` (unconstrained: log,
+        logodds, ... transforms) and log p is ``model.logp()`` with the log
+        Jacobians; log p and its gradient are compiled by PyTensor's numba
+        backend.  Draws come back as ``pm.sample`` gives them: every free
+        variable (constrained) and deterministic, with the model's dims and
+        coords, and the ``observed_data``.  Default initial points are
+        ``model.initial_point()`` plus uniform(-jitter, jitter) noise.  See
+        ``samplers.targets.pymc.PyMCTarget``.
+        """
+        from .pymc import PyMCTarget
+
+        return PyMCTarget(model, jitter=jitter)
+
+    @classmethod
+    def from_python(cls, logp, grad, dim, *, name=None, names=None, dims=None, coords=None):
         """A target from plain Python callables ``logp(x) -> float`` and ``grad(x) -> array``.
 
         Correct but slow: every evaluation leaves compiled code and takes the
@@ -154,9 +183,33 @@ class Target:
             return value
 
         logp_grad._from_python = True  # no bounds-checked copy: the Python callables check themselves
-        target = cls(logp_grad, shape, (), name=name)
+        target = cls(logp_grad, shape, (), name=name, names=names, dims=dims, coords=coords)
         target._python_errors = errors
         return target
+
+    def posterior(self, x):
+        """The posterior variables at flat points ``x`` (``(..., dim)``): a dict name ->
+        array ``(..., *variable.shape)``, one entry per :attr:`variables`.
+
+        Here each variable is its piece of ``x``; a target whose variables are
+        functions of ``x`` (``from_pymc``: constrained values, deterministics)
+        overrides this.  ``to_inference_data`` builds the ``posterior`` group
+        from it, with the axes named by ``variable.dims`` and :attr:`coords`.
+        """
+        x = np.asarray(x)
+        lead = x.shape[:-1]
+        out, start = {}, 0
+        for v in self.variables:
+            size = int(math.prod(v.shape))
+            out[v.name] = x[..., start:start + size].reshape(*lead, *v.shape)
+            start += size
+        return out
+
+    def data_groups(self):
+        """Groups of data the output carries besides the draws: a dict group -> dict
+        name -> ``(dims, array)`` (``from_pymc``: ``observed_data``, ``constant_data``);
+        none for a numba target."""
+        return {}
 
     def handle(self, batched=False):
         """``(address, data)``: the target behind the fixed C interface of the compiled loop
@@ -171,10 +224,16 @@ class Target:
         handles = self.__dict__.setdefault("_handles", {})
         if batched not in handles:
             function = self.batch_logp_grad if batched else self.logp_grad
-            adapter = c_adapter(function, self.params_type, batched)
+            adapter = c_adapter(function, self.params_type, batched, cache=self._adapter_cache())
             block = data_block(self.params)
             handles[batched] = (adapter, block, (adapter.address, block.ctypes.data))
         return handles[batched][2]
+
+    def _adapter_cache(self):
+        """``(directory, key)`` where the C adapter may be cached on disk
+        (``interface.keyed_cache``), or ``None``: a user's function may live in a script
+        that changes, so only a target that knows its code's key (``from_pymc``) says."""
+        return None
 
     def __getstate__(self):
         # The adapter and the addresses are this process's: another one (a worker of a
@@ -328,8 +387,9 @@ class Target:
 
         h = hashlib.sha256()
         function = getattr(self.logp_grad, "py_func", self.logp_grad)
+        names = self.name if self.name is not None else [tuple(v) for v in self.variables]
         h.update(f"{type(self).__name__}:{function.__module__}.{function.__qualname__}:"
-                 f"{self.shape}:{self.name}".encode())
+                 f"{self.shape}:{names}".encode())
         for p in self.params:
             h.update(f"{p.dtype.str}{p.shape}".encode())
             h.update(np.ascontiguousarray(p).tobytes())
@@ -345,6 +405,91 @@ class Target:
 
     def __repr__(self):
         return f"{type(self).__name__}(dim={self.shape if len(self.shape) > 1 else self.dim})"
+
+
+class Variable(NamedTuple):
+    """One posterior variable of a target: its name, its shape per draw and the names
+    of its axes (one per axis)."""
+    name: str
+    shape: tuple
+    dims: tuple
+
+
+def _layout(shape, name, names, dims, coords):
+    """``(variables, coords)`` from the ``name``/``names``/``dims``/``coords`` arguments
+    of :class:`Target`, checked against the target's ``shape``: ``names`` are the pieces
+    of the flat ``x`` in order; ``name`` (or ``"x"``) is one variable of the target's shape.
+    """
+    if name is not None and names is not None:
+        raise TypeError("give name (one variable) or names (the pieces of x), not both")
+    argument = "name" if names is None else "names"
+    if names is None:
+        names = {"x" if name is None else name: shape}
+    variables, coords = _named_variables(names, dims, coords, argument)
+    total = sum(int(math.prod(v.shape)) for v in variables)
+    if total != math.prod(shape):
+        raise ValueError(f"names: the pieces have {total} coordinates in all, dim has "
+                         f"{math.prod(shape)} ({ {v.name: v.shape for v in variables} })")
+    return variables, coords
+
+
+def _named_variables(names, dims, coords, argument="names"):
+    """``(variables, coords)``: a :class:`Variable` for each entry name -> shape of
+    ``names``, its axes named by ``dims`` (default ``"<name>_dim_<i>"``), and the
+    labels ``coords`` of named axes, checked: every named axis has one length wherever
+    it appears, and its labels that many values.  ``argument`` is what the error
+    messages call ``names``.
+    """
+    if not isinstance(names, dict) or not names:
+        raise TypeError(f"names must be a non-empty dict name -> shape, got {plain(names)!r}")
+    dims = {} if dims is None else dims
+    coords = {} if coords is None else coords
+    for arg, value in (("dims", dims), ("coords", coords)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{arg} must be a dict, got {type(value).__name__}")
+    variables = []
+    for key, piece in names.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(f"{argument} must be an identifier string"
+                             f"{'' if argument == 'name' else ' for each piece'}, got {plain(key)!r}")
+        if isinstance(piece, tuple) and not piece:
+            piece_shape = ()  # a scalar
+        else:
+            try:
+                piece_shape = _as_shape(piece)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"{argument}[{key!r}]: {err}") from None
+        axes = dims.get(key)
+        if axes is None:
+            axes = tuple(f"{key}_dim_{i}" for i in range(len(piece_shape)))
+        else:
+            axes = (axes,) if isinstance(axes, str) else tuple(axes)
+            if (len(axes) != len(piece_shape) or not all(isinstance(a, str) for a in axes)
+                    or len(set(axes)) != len(axes)):
+                raise ValueError(f"dims[{key!r}] must name each of the {len(piece_shape)} axes of "
+                                 f"{key!r} (shape {piece_shape}) once, got {plain(dims[key])!r}")
+        variables.append(Variable(key, piece_shape, axes))
+    unknown = sorted(set(dims) - set(names))
+    if unknown:
+        raise ValueError(f"dims names variables the target does not have: {unknown} "
+                         f"(it has {list(names)})")
+    lengths = {}
+    for v in variables:
+        for axis, length in zip(v.dims, v.shape):
+            if lengths.setdefault(axis, length) != length:
+                raise ValueError(f"dims: the axis {axis!r} has length {lengths[axis]} in one "
+                                 f"variable and {length} in {v.name!r}")
+    checked = {}
+    for axis, values in coords.items():
+        if axis not in lengths:
+            raise ValueError(f"coords names an axis no variable has: {axis!r} "
+                             f"(the axes are {sorted(lengths)})")
+        values = np.asarray(values)
+        if values.ndim != 1 or values.shape[0] != lengths[axis]:
+            raise ValueError(f"coords[{axis!r}] must have {lengths[axis]} values (the axis "
+                             f"length), got shape {values.shape}")
+        checked[axis] = values
+    return tuple(variables), checked
 
 
 class GradientCheck(NamedTuple):
