@@ -182,12 +182,13 @@ class Sampler:
                 "at their last point, their later draws marked diverging: give a smaller step_size")
         convergence.warn_convergence(idata, stacklevel=3, problems=problems, label=self.name,
                                      rhat_and_ess=check)
-        self._warn_after_run(target, idata)
+        self._warn_after_run(target, idata, draws.x)
         return idata
 
-    def _warn_after_run(self, target, idata):
-        """A subclass's own warnings about a finished run (``stacklevel=4`` reaches the
-        caller of ``sample`` or ``resume``); none here."""
+    def _warn_after_run(self, target, idata, draws):
+        """A subclass's own warnings about a finished run (``draws``: its flat draws
+        ``(C, n, d)``; ``stacklevel=4`` reaches the caller of ``sample`` or ``resume``);
+        none here."""
 
     def _attrs(self, target, tune, thin, seed, wall_time, n_chains):
         return {

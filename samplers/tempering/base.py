@@ -11,12 +11,12 @@ import numpy as np
 from .. import ladders
 from .._checks import check_bool, check_count, check_positive
 from ..engine import Explorer, RunPlan, doubling_rounds, single_round
-from ..inference_data import POSTERIOR, SAMPLER_STATE, TEMPERING, TemperingVar
-from ..sampler import Sampler
+from ..inference_data import SAMPLER_STATE, TEMPERING, TemperingVar
 from ..engine.state import no_reference
+from ..sampler import Sampler
+from . import evidence, tails
 from .adaptation import ModeDiscovery, mode_rounds
 from .reference import as_reference
-from . import evidence, tails
 
 __all__ = ["TemperingSampler"]
 
@@ -98,7 +98,7 @@ class TemperingSampler(Sampler):
                        tune=tune, steps_per_swap=self.steps_per_swap, adaptation=adaptation,
                        reference=reference, **kwargs)
 
-    def _warn_after_run(self, target, idata):
+    def _warn_after_run(self, target, idata, draws):
         """A ``RuntimeWarning`` if hot levels of the classic path are improper or their
         replicas ran off (``tempering.tails``), and an ``EvidenceWarning`` (a
         ``RuntimeWarning``) if the run's log Z standard errors cannot be trusted
@@ -107,7 +107,7 @@ class TemperingSampler(Sampler):
             state = idata[SAMPLER_STATE]
             message = tails.hot_level_message(
                 target, idata[TEMPERING][TemperingVar.BETA].values,
-                idata[POSTERIOR][target.name].values, state["x"].values.reshape(-1, target.dim),
+                draws, state["x"].values.reshape(-1, target.dim),
                 state["level"].values.reshape(-1))
             if message is not None:
                 warnings.warn(f"{self.name}: {message}", RuntimeWarning, stacklevel=4)

@@ -47,6 +47,8 @@ __all__ = ["SimulatedTempering"]
 
 #: Level moves per level in the default warm-up (``default_tune``).
 WARMUP_MOVES_PER_LEVEL = 100
+#: Steps per level in the default warm-up (``default_tune``).
+WARMUP_STEPS_PER_LEVEL = 1000
 
 
 class SimulatedTempering(TemperingSampler):
@@ -131,20 +133,24 @@ class SimulatedTempering(TemperingSampler):
         return {**super().settings(), "log_weights": weights, "lifted": self.lifted}
 
     def default_tune(self, target):
-        """Warm-up for about ``WARMUP_MOVES_PER_LEVEL`` level moves per level (at least 1000 steps).
+        """Warm-up of at least ``WARMUP_MOVES_PER_LEVEL`` level moves and
+        ``WARMUP_STEPS_PER_LEVEL`` steps per level (at least 1000 steps).
 
         The weights are frozen at the end of warm-up at estimates made from
         where the level walk went: a warm-up too short for the walk to cross
         the ladder many times leaves weights that keep it away from the top
-        level (1000 steps are only 100 level moves at ``steps_per_swap=10``).  With the
-        default ``steps_per_swap=1`` that is ``100 L`` steps (1,300 on the 13-level
-        default ladder of a 10-D target), at least 1000.
+        level; and every level's step size is tuned by dual averaging on the
+        steps spent there.  With the default ``steps_per_swap=1``, 100 L steps
+        (100 moves per level) left a PyMC model's walk so far from the top that
+        simulated tempering ran out of budget for its draws; ``1000 L`` steps
+        (13,000 on the 13-level default ladder of a 10-D target) is the warm-up
+        of the former default (100 moves per level at ``steps_per_swap=10``).
         """
         n_levels = self.ladder(target).size
         moves = WARMUP_MOVES_PER_LEVEL * n_levels
         if self.log_weights == "paper":
             moves = max(moves, 2 * PAPER_STEPS_PER_LEVEL * n_levels // self.steps_per_swap)
-        return max(1000, moves * self.steps_per_swap)
+        return max(1000, moves * self.steps_per_swap, WARMUP_STEPS_PER_LEVEL * n_levels)
 
     def plan(self, target, tune=None, initial=None):
         """One replica, ``"level_moves"``; the weights adapted (stochastic approximation within

@@ -248,9 +248,9 @@ def test_default_warm_up_scales_with_the_ladder():
     target = samplers.Gaussian(np.zeros(10), 1.0)
     st = samplers.SimulatedTempering()
     n_levels = samplers.ladders.default_ladder(10).size
-    assert st.steps_per_swap == 1 and st.default_tune(target) == 100 * n_levels
+    assert st.steps_per_swap == 1 and st.default_tune(target) == 1000 * n_levels
     assert samplers.SimulatedTempering(steps_per_swap=10).default_tune(target) == 1000 * n_levels
-    assert samplers.SimulatedTempering(betas=[0.5, 1.0]).default_tune(target) == 1000   # the floor
+    assert samplers.SimulatedTempering(betas=[0.5, 1.0]).default_tune(target) == 2000
     assert samplers.SimulatedTempering(betas=[0.5, 1.0], steps_per_swap=10).default_tune(target) == 2000
     assert samplers.ParallelTempering().default_tune(target) == 1000
     assert samplers.Langevin().default_tune(target) == 1000
