@@ -150,7 +150,8 @@ class SimulatedTempering(TemperingSampler):
         moves = WARMUP_MOVES_PER_LEVEL * n_levels
         if self.log_weights == "paper":
             moves = max(moves, 2 * PAPER_STEPS_PER_LEVEL * n_levels // self.steps_per_swap)
-        return max(1000, moves * self.steps_per_swap, WARMUP_STEPS_PER_LEVEL * n_levels)
+        return max(super().default_tune(target), moves * self.steps_per_swap,
+                   WARMUP_STEPS_PER_LEVEL * n_levels)
 
     def plan(self, target, tune=None, initial=None):
         """One replica, ``"level_moves"``; the weights adapted (stochastic approximation within

@@ -253,6 +253,7 @@ def test_default_warm_up_scales_with_the_ladder():
     assert samplers.SimulatedTempering(betas=[0.5, 1.0]).default_tune(target) == 2000
     assert samplers.SimulatedTempering(betas=[0.5, 1.0], steps_per_swap=10).default_tune(target) == 2000
     assert samplers.ParallelTempering().default_tune(target) == 1000
+    assert samplers.ParallelTempering(reference="modes").default_tune(target) == 4000
     assert samplers.Langevin().default_tune(target) == 1000
 
 
