@@ -135,9 +135,9 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
             if state.frozen[c]:
                 accept, status = 0.0, DIVERGED
             elif path and betas[lev] == 0.0:
-                reference_draw(ref, state.keys[c], t, r, noise, state.x[c, r])
-                state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
-                state.lq[c, r] = reference_logq_grad(state.x[c, r], ref, state.grad_q[c, r], noise)
+                state.lp[c, r], state.lq[c, r] = _draw_from_reference(
+                    logp_grad, params, ref, state.x[c, r], state.grad[c, r], state.grad_q[c, r],
+                    state.keys[c], t, r, noise)
                 accept, status = 1.0, MOVED_OR_REJECTED
             else:
                 state.lp[c, r], state.lq[c, r], accept, status = langevin_step(
@@ -162,7 +162,7 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
 
         # Keep a few positions of the round, the replicas in turn (mode discovery).
         if tuning and acc.explored.shape[1] > 0:
-            _keep_explored(acc, state, settings, c, s)
+            _keep_explored(acc.explored[c], state.x[c], settings.round_first, settings.round_len, s)
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
@@ -270,20 +270,30 @@ def _precomputed(y, cache, grad_out):
 
 
 @jit
-def _keep_explored(acc, state, settings, c, s):
-    """Row ``k`` of ``acc.explored[c]`` at round step ``k * interval``: replica ``k % R``."""
-    n_kept = acc.explored.shape[1]
-    interval = max(settings.round_len // n_kept, 1)
-    k = s - settings.round_first
+def _draw_from_reference(logp_grad, params, ref, x, grad, grad_q, key, t, r, noise):
+    """A reference path's level beta = 0: ``x`` becomes an exact draw from the reference
+    (``kernels.reference``); returns ``(log p, log q)`` there, writing both gradients.
+    Compiled on its own and given only the arrays it uses (not the records): a call
+    passing a record costs compilation for every one of its arrays."""
+    reference_draw(ref, key, t, r, noise, x)
+    return logp_grad(x, params, grad), reference_logq_grad(x, ref, grad_q, noise)
+
+
+@jit
+def _keep_explored(explored, x, round_first, round_len, s):
+    """Row ``k`` of ``explored`` (one chain's) at round step ``k * interval``: replica
+    ``k % R`` of ``x`` (the chain's replicas)."""
+    n_kept = explored.shape[0]
+    interval = max(round_len // n_kept, 1)
+    k = s - round_first
     if k % interval == 0 and k // interval < n_kept:
-        copy_into(state.x[c, (k // interval) % state.x.shape[1]], acc.explored[c, k // interval])
+        copy_into(x[(k // interval) % x.shape[0]], explored[k // interval])
 
 
 @jit(inline="always")
 def _reference(settings):
     """The path's reference (``kernels.reference``) from its flat fields in ``settings``."""
-    return ReferenceArrays(settings.ref_log_norm, settings.ref_cum_weights, settings.ref_mean,
-                           settings.ref_chol, settings.ref_inv_chol)
+    return ReferenceArrays(settings.ref_weights, settings.ref_factors)
 
 
 @jit(inline="always")

@@ -75,9 +75,9 @@ def run(target, plan, start, run_args, progress=None):
             settings = settings._replace(stop_step=stop, round_first=first, round_len=stop - first)
             wall += run_round(target, state, settings, acc, rec, bar)
             if plan.adaptation is not None:
-                before = settings.ref_log_norm
+                before = settings.ref_weights
                 settings = plan.adaptation.adapt(target, state, settings, acc, stop == tune)
-                if settings.ref_log_norm is not before:
+                if settings.ref_weights is not before:
                     refresh_path(target, state, settings, before)
             first = stop
         n_levels = settings.betas.size
@@ -171,7 +171,7 @@ def run_round(target, state, settings, acc, rec, progress=None):
 
 def refresh_path(target, state, settings, before):
     """After an adaptation changed the path's reference (from the reference array
-    ``before``, ``settings.ref_log_norm`` then): log q at every replica, and, when the
+    ``before``, ``settings.ref_weights`` then): log q at every replica, and, when the
     run has just left the classic path for a reference path, new step sizes."""
     initialize_state(target, state, settings, search_step=before.size == 0 and settings.adapt_step)
 

@@ -46,9 +46,9 @@ def fresh_start(target, plan, x0, keys, run):
     initialize_state(target, state, settings, adapt_step)
     _check_finite(state)
     if plan.adaptation is not None:
-        before = settings.ref_log_norm
+        before = settings.ref_weights
         settings = plan.adaptation.start(target, state, settings)
-        if settings.ref_log_norm is not before:
+        if settings.ref_weights is not before:
             refresh_path(target, state, settings, before)
             _check_finite(state)
     return Start(state, settings)

@@ -67,11 +67,8 @@ class Settings(NamedTuple):
     # The path's reference (``ReferenceArrays``, flat: the parallel loop cannot take a
     # record nested in a record; :func:`reference_of`, :func:`with_reference`).  No
     # components: the classic path p^beta.
-    ref_log_norm: np.ndarray
-    ref_cum_weights: np.ndarray
-    ref_mean: np.ndarray
-    ref_chol: np.ndarray
-    ref_inv_chol: np.ndarray
+    ref_weights: np.ndarray
+    ref_factors: np.ndarray
 
 
 class Accumulators(NamedTuple):
@@ -198,7 +195,7 @@ def save_state(state, settings):
 
 def saved_reference(saved, dim):
     """The reference of a saved run (:func:`save_state`; none in runs saved before paths)."""
-    if _REFERENCE_PREFIX + "log_norm" not in saved:
+    if _REFERENCE_PREFIX + "weights" not in saved:
         return no_reference(dim)
     return ReferenceArrays(**{name: np.ascontiguousarray(saved[_REFERENCE_PREFIX + name][0])
                               for name in ReferenceArrays._fields})
@@ -206,8 +203,7 @@ def saved_reference(saved, dim):
 
 def no_reference(dim):
     """The empty reference of the classic path ``p^beta``."""
-    return ReferenceArrays(np.zeros(0), np.zeros(0), np.zeros((0, dim)), np.zeros((0, dim, dim)),
-                           np.zeros((0, dim, dim)))
+    return ReferenceArrays(np.zeros((0, 2)), np.zeros((0, 2 * dim + 1, dim)))
 
 
 def restore_state(saved):

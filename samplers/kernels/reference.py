@@ -11,12 +11,15 @@ here are Gaussian mixtures (one component: a Gaussian)::
 
     q(x) = sum_k w_k N(x; m_k, S_k),   S_k = L_k L_k^T  (Cholesky, lower)
 
-kept as :class:`ReferenceArrays`: ``log_norm[k] = log w_k - sum_i log
-L_k[i, i] - (d/2) log 2 pi``, the means, ``L_k`` and ``U_k = L_k^{-1}``
-(lower triangular, ``S_k^{-1} = U_k^T U_k``).  Then with ``z_k = U_k (x -
-m_k)``::
+kept as :class:`ReferenceArrays`, two arrays (few arrays keep the records the
+compiled loop passes around small, and its compilation short): per component
+``weights[k] = (log_norm_k, cumulative weight)`` with ``log_norm_k = log w_k
+- sum_i log L_k[i, i] - (d/2) log 2 pi``, and ``factors[k]`` of shape
+``(2 d + 1, d)``: the mean ``m_k`` (row 0), ``L_k`` (rows 1..d) and ``U_k =
+L_k^{-1}`` (rows d+1..2d; lower triangular, ``S_k^{-1} = U_k^T U_k``).  Then
+with ``z_k = U_k (x - m_k)``::
 
-    log q(x) = logsumexp_k (log_norm[k] - |z_k|^2 / 2)
+    log q(x) = logsumexp_k (log_norm_k - |z_k|^2 / 2)
     grad log q(x) = -sum_k r_k(x) U_k^T z_k,   r_k the responsibilities,
 
 accumulated in one pass over the components with a running log-sum-exp.
@@ -37,21 +40,39 @@ __all__ = ["ReferenceArrays", "has_reference", "reference_logq_grad", "reference
 
 
 class ReferenceArrays(NamedTuple):
-    """A Gaussian-mixture reference of ``K`` components in ``d`` dimensions (``K = 0``: none)."""
-    log_norm: np.ndarray     # (K,) log w_k - log det L_k - (d/2) log 2 pi
-    cum_weights: np.ndarray  # (K,) cumulative weights, the last exactly 1
-    mean: np.ndarray         # (K, d)
-    chol: np.ndarray         # (K, d, d) L_k, lower triangular
-    inv_chol: np.ndarray     # (K, d, d) U_k = L_k^{-1}, lower triangular
+    """A Gaussian-mixture reference of ``K`` components in ``d`` dimensions (``K = 0``: none);
+    the properties are the Python side's named views."""
+    weights: np.ndarray      # (K, 2): log_norm, cumulative weight (the last exactly 1)
+    factors: np.ndarray      # (K, 2 d + 1, d): mean, L (Cholesky, lower), U = L^{-1}
+
+    @property
+    def log_norm(self):
+        return self.weights[:, 0]
+
+    @property
+    def cum_weights(self):
+        return self.weights[:, 1]
+
+    @property
+    def mean(self):
+        return self.factors[:, 0, :]
+
+    @property
+    def chol(self):
+        return self.factors[:, 1:self.factors.shape[2] + 1, :]
+
+    @property
+    def inv_chol(self):
+        return self.factors[:, self.factors.shape[2] + 1:, :]
 
 
 @jit(inline="always")
 def has_reference(ref):
     """Whether ``ref`` has components (a reference path) or is empty (the classic path)."""
-    return ref.log_norm.shape[0] > 0
+    return ref.weights.shape[0] > 0
 
 
-@jit(inline="always")
+@jit
 def reference_logq_grad(x, ref, grad_out, z):
     """``log q(x)``, its gradient written into ``grad_out``; ``z`` is scratch of length ``d``.
 
@@ -64,17 +85,18 @@ def reference_logq_grad(x, ref, grad_out, z):
     total = 0.0
     for i in range(dim):
         grad_out[i] = 0.0
-    if ref.log_norm.shape[0] == 0:
+    if ref.weights.shape[0] == 0:
         return 0.0  # no reference: log q = 0, the classic path
-    for k in range(ref.log_norm.shape[0]):
+    inv = dim + 1  # first row of U_k in factors[k]
+    for k in range(ref.weights.shape[0]):
         sq = 0.0
         for a in range(dim):
             acc = 0.0
             for b in range(a + 1):
-                acc += ref.inv_chol[k, a, b] * (x[b] - ref.mean[k, b])
+                acc += ref.factors[k, inv + a, b] * (x[b] - ref.factors[k, 0, b])
             z[a] = acc
             sq += acc * acc
-        lk = ref.log_norm[k] - 0.5 * sq
+        lk = ref.weights[k, 0] - 0.5 * sq
         if lk > top:
             scale = np.exp(top - lk) if total > 0.0 else 0.0
             total *= scale
@@ -87,26 +109,26 @@ def reference_logq_grad(x, ref, grad_out, z):
         for b in range(dim):
             acc = 0.0
             for a in range(b, dim):
-                acc += ref.inv_chol[k, a, b] * z[a]
+                acc += ref.factors[k, inv + a, b] * z[a]
             grad_out[b] -= weight * acc
     for i in range(dim):
         grad_out[i] /= total
     return top + np.log(total)
 
 
-@jit(inline="always")
+@jit
 def reference_draw(ref, key, step, lane, noise, x):
     """An exact draw from ``q`` into ``x``, from the chain's REFERENCE streams at ``step``
     (``lane``: the replica); ``noise`` is scratch of length ``d``."""
     u = uniform(key, step, REFERENCE_PICK, lane)
     k = 0
-    last = ref.cum_weights.shape[0] - 1
-    while k < last and u >= ref.cum_weights[k]:
+    last = ref.weights.shape[0] - 1
+    while k < last and u >= ref.weights[k, 1]:
         k += 1
     fill_normals(key, step, REFERENCE, lane, noise)
     dim = x.shape[0]
     for a in range(dim):
-        acc = ref.mean[k, a]
+        acc = ref.factors[k, 0, a]
         for b in range(a + 1):
-            acc += ref.chol[k, a, b] * noise[b]
+            acc += ref.factors[k, 1 + a, b] * noise[b]
         x[a] = acc

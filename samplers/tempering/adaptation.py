@@ -236,7 +236,7 @@ class ModeDiscovery(Adaptation):
         return settings
 
     def adapt(self, target, state, settings, acc, last):
-        on_path = settings.ref_log_norm.size > 0
+        on_path = settings.ref_weights.size > 0
         if self.inner is not None:
             settings = self.inner.adapt(target, state, settings, acc, last)
         if last:

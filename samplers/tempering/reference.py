@@ -66,9 +66,10 @@ def reference_arrays(means, covs, weights, name="reference"):
         raise ValueError(f"{name}: a covariance is singular in floating point")
     cum = np.cumsum(weights)
     cum[-1] = 1.0
-    return ReferenceArrays(log_norm=np.log(weights) - log_det - 0.5 * d * _LOG_2PI,
-                           cum_weights=cum, mean=means, chol=np.ascontiguousarray(chol),
-                           inv_chol=np.ascontiguousarray(inv_chol))
+    return ReferenceArrays(
+        weights=np.ascontiguousarray(np.stack([np.log(weights) - log_det - 0.5 * d * _LOG_2PI,
+                                               cum], axis=1)),
+        factors=np.ascontiguousarray(np.concatenate([means[:, None, :], chol, inv_chol], axis=1)))
 
 
 def reference_logpdf(ref, x):

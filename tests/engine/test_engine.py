@@ -100,7 +100,8 @@ def test_saved_state_round_trip():
     state.collected[:] = 3
     reference = samplers.tempering.reference.reference_arrays(np.ones((1, 3)), np.eye(3)[None],
                                                               np.ones(1))
-    settings = records.with_reference(records.Settings(np.ones(1), *([0] * 21)), reference)
+    settings = records.with_reference(
+        records.Settings(np.ones(1), *([0] * (len(records.Settings._fields) - 1))), reference)
     saved = records.save_state(state, settings)
     back = records.restore_state(saved)
     np.testing.assert_array_equal(back.x, state.x)

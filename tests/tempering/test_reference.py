@@ -20,8 +20,8 @@ def _logq(x, ref, grad):
 
 
 @numba.njit
-def _draws(ref, n):
-    out = np.empty((n, ref.mean.shape[1]))
+def _draws(ref, n, d):
+    out = np.empty((n, d))
     key = np.array([7, 11], dtype=np.uint64)
     for i in range(n):
         reference_draw(ref, key, i, 0, np.empty(out.shape[1]), out[i])
@@ -50,7 +50,7 @@ def test_compiled_log_q_and_gradient_match_numpy_and_finite_differences():
 
 def test_exact_draws_have_the_mixture_moments():
     """n = 40,000 independent draws: the mean is within 5 standard errors sd / sqrt(n)."""
-    x = _draws(REFERENCE, 40_000)
+    x = _draws(REFERENCE, 40_000, 2)
     mixture = samplers.GaussianMixture(REFERENCE.mean, np.array([[[1.0, 0.3], [0.3, 0.5]],
                                                                  [[2.0, 0.0], [0.0, 0.2]]]),
                                        np.array([0.3, 0.7]))
