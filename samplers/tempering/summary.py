@@ -6,6 +6,9 @@ from .evidence import untrusted_message
 
 __all__ = ["TemperingSummary", "tempering_summary"]
 
+#: Coordinates of each mode's location shown in the printout.
+SHOWN_COORDINATES = 3
+
 
 class TemperingSummary:
     """Per-level table and run-level figures of a tempering run; ``print`` it.
@@ -16,7 +19,11 @@ class TemperingSummary:
     where the run has the evidence check (``tempering.evidence.check_evidence``),
     also ``log_z_reverse`` (the reverse stepping stone) and ``overlap_ess``
     (to the next level).  ``log_z_trusted`` is False when a pair failed the
-    check (``None`` without it); the printout then names the pairs.
+    check (``None`` without it); the printout then names the pairs.  On a reference
+    path ``log_evidence`` and ``log_evidence_se`` (log of the integral of p; else
+    ``None``); with ``reference="modes"``, ``modes``: a DataFrame of the modes found
+    (``log_p``, ``laplace_weight``, ``occupancy``, and the first coordinates of the
+    location), else ``None``.
     """
 
     def __init__(self, idata):
@@ -45,6 +52,19 @@ class TemperingSummary:
         self.communication_barrier = float(ds[V.COMMUNICATION_BARRIER])
         self.suggested_levels = int(ds[V.SUGGESTED_LEVELS])
         self.steps = ds[V.STEPS].values
+        self.log_evidence = self.log_evidence_se = None
+        if V.LOG_EVIDENCE in ds:
+            self.log_evidence = float(ds[V.LOG_EVIDENCE])
+            self.log_evidence_se = float(ds[V.LOG_EVIDENCE_SE])
+        self.modes = None
+        if V.MODE_LOCATION in ds:
+            location = ds[V.MODE_LOCATION].values
+            modes = {"log_p": ds[V.MODE_LOG_P].values,
+                     "laplace_weight": ds[V.MODE_LAPLACE_WEIGHT].values,
+                     "occupancy": ds[V.MODE_OCCUPANCY].values}
+            for j in range(min(location.shape[1], SHOWN_COORDINATES)):
+                modes[f"x[{j}]"] = location[:, j]
+            self.modes = pd.DataFrame(modes, index=pd.RangeIndex(location.shape[0], name="mode"))
 
     def __str__(self):
         lines = [f"{self.sampler}: {len(self.table)} levels",
@@ -53,6 +73,12 @@ class TemperingSummary:
                  f"steps per chain: {self.steps.tolist()}",
                  f"communication barrier Lambda = {self.communication_barrier:.3g} "
                  f"(suggested levels about 2 Lambda: {self.suggested_levels})"]
+        if self.log_evidence is not None:
+            lines.append(f"log evidence (log of the integral of p, reference path) = "
+                         f"{self.log_evidence:.4g} +- {self.log_evidence_se:.2g}")
+        if self.modes is not None:
+            lines.append("modes found (Laplace weight; occupancy at beta = 1, nearest mode):")
+            lines.append(self.modes.to_string(float_format=lambda v: f"{v:.4g}"))
         if self.log_z_trusted is not None:
             lines.append(
                 "log Z standard errors: trusted (forward and reverse stepping stone agree, "

@@ -103,6 +103,10 @@ def test_mode_aware_reference_recovers_weights_and_evidence_from_one_mode(sample
     order = np.argsort(t.mode_location.values[:, 0])
     np.testing.assert_allclose(t.mode_laplace_weight.values[order], [0.2, 0.8], atol=1e-3)
     np.testing.assert_allclose(t.mode_occupancy.values[order], [0.2, 0.8], atol=5 * mcse)
+    summary = samplers.tempering_summary(idata)
+    assert summary.log_evidence == float(t.log_evidence)
+    np.testing.assert_array_equal(summary.modes["laplace_weight"], t.mode_laplace_weight.values)
+    assert "modes found" in str(summary) and "log evidence" in str(summary)
 
 
 def test_reference_paths_refuse_bad_input():
