@@ -7,8 +7,8 @@ from numba.experimental.function_type import _get_wrapper_address
 
 from ..targets.interface import (CALL_BATCH_TARGET_SIGNATURE, CALL_TARGET_SIGNATURE, HANDLE,
                                  call_batch_target, call_target)
-from .loop import (PRECOMPUTED_TYPE, STEP_FUNCTIONS, _precomputed, communicate_step,
-                   skip_communication)
+from .loop import (PRECOMPUTED_TYPE, REFRESH_TYPE, STEP_FUNCTIONS, _precomputed,
+                   communicate_step, draw_from_reference, skip_communication, skip_reference)
 from .state import Accumulators, ChainState, Settings
 
 __all__ = ["compile_for"]
@@ -97,6 +97,8 @@ def _step_signature(function, args):
     typed from the state, settings and accumulator records among ``args``."""
     state, settings, acc = (next(a for a in args if isinstance(a, cls))
                             for cls in (ChainState, Settings, Accumulators))
+    if function is draw_from_reference or function is skip_reference:
+        return REFRESH_TYPE.signature
     records = [numba.typeof(state), numba.typeof(settings)]
     if function is communicate_step or function is skip_communication:
         return types.none(*records, numba.typeof(acc), types.int64, types.int64, types.boolean)

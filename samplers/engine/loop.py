@@ -18,7 +18,8 @@ from ..kernels.symmetry import orthogonal_move
 from .state import LEVEL_MOVES, NO_COMMUNICATION, SWAPS_DEO
 
 __all__ = ["initialize", "run_chunk", "run_chunk_batched", "communicate_step", "skip_communication",
-           "symmetry_step", "skip_symmetry", "STEP_FUNCTIONS", "PRECOMPUTED_TYPE"]
+           "symmetry_step", "skip_symmetry", "draw_from_reference", "skip_reference",
+           "STEP_FUNCTIONS", "PRECOMPUTED_TYPE", "REFRESH_TYPE"]
 
 
 @jit
@@ -63,26 +64,27 @@ def _initialize_chain(logp_grad, params, state, settings, search_step, c):
 
 @pjit
 def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
-              symmetry):
+              symmetry, refresh):
     """Advance every chain by up to ``n_steps`` steps (see the module docstring).
 
-    ``communicate`` and ``symmetry`` are :func:`communicate_step` and
-    :func:`symmetry_step` or the no-op :func:`skip_communication` and
-    :func:`skip_symmetry`, passed as first-class functions: compiled on
-    their own rather than inlined into this loop, they keep its cold
-    compilation (LLVM's optimisation of one large function) to a few seconds
-    for plain Langevin.
+    ``communicate``, ``symmetry`` and ``refresh`` are :func:`communicate_step`,
+    :func:`symmetry_step` and :func:`draw_from_reference` or the no-ops
+    :func:`skip_communication`, :func:`skip_symmetry` and :func:`skip_reference`,
+    passed as first-class functions: compiled on their own rather than inlined
+    into this loop, they keep its cold compilation (LLVM's optimisation of one
+    large function) to a few seconds for plain Langevin, which never compiles
+    the others.
     """
     for c in prange(state.x.shape[0]):
         # np.int64: the prange index is unsigned when lowered; without the cast the
         # chain body would be compiled twice (typed once as int64, once as uint64).
         _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup,
-                       communicate, symmetry, np.int64(c))
+                       communicate, symmetry, refresh, np.int64(c))
 
 
 @jit
 def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
-                   symmetry, c):
+                   symmetry, refresh, c):
     """Chain ``c`` of :func:`run_chunk`.
 
     A separate (serial) function: inside ``prange``, numba 0.68 loses writes
@@ -135,9 +137,10 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
             if state.frozen[c]:
                 accept, status = 0.0, DIVERGED
             elif path and betas[lev] == 0.0:
-                state.lp[c, r], state.lq[c, r] = _draw_from_reference(
-                    logp_grad, params, ref, state.x[c, r], state.grad[c, r], state.grad_q[c, r],
-                    state.keys[c], t, r, noise)
+                state.lq[c, r] = refresh(settings.ref_weights, settings.ref_factors,
+                                         state.x[c, r], state.grad_q[c, r], state.keys[c], t, r,
+                                         noise)
+                state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
                 accept, status = 1.0, MOVED_OR_REJECTED
             else:
                 state.lp[c, r], state.lq[c, r], accept, status = langevin_step(
@@ -208,7 +211,7 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
 
 @jit
 def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, draws, warmup,
-                      communicate, symmetry, precomputed):
+                      communicate, symmetry, refresh, precomputed):
     """:func:`run_chunk` for a target that evaluates many points in one call.
 
     Step-major instead of chain-major: every chain proposes, then one call of
@@ -249,7 +252,7 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, dr
             if running[c]:
                 next_row[0] = c * n_replicas
                 _advance_chain(precomputed, cache, 1, state, settings, acc, draws, warmup,
-                               communicate, symmetry, c)
+                               communicate, symmetry, refresh, c)
 
 
 #: The type of ``_precomputed``'s cache and of the function itself, as passed to
@@ -270,13 +273,26 @@ def _precomputed(y, cache, grad_out):
 
 
 @jit
-def _draw_from_reference(logp_grad, params, ref, x, grad, grad_q, key, t, r, noise):
-    """A reference path's level beta = 0: ``x`` becomes an exact draw from the reference
-    (``kernels.reference``); returns ``(log p, log q)`` there, writing both gradients.
-    Compiled on its own and given only the arrays it uses (not the records): a call
-    passing a record costs compilation for every one of its arrays."""
+def draw_from_reference(weights, factors, x, grad_q, key, t, r, noise):
+    """A reference path's level beta = 0 (the ``refresh`` of :func:`run_chunk`): ``x``
+    becomes an exact draw from the reference (``kernels.reference``, its arrays
+    ``weights`` and ``factors``) from the streams of step ``t`` and replica ``r``;
+    returns log q there and writes its gradient."""
+    ref = ReferenceArrays(weights, factors)
     reference_draw(ref, key, t, r, noise, x)
-    return logp_grad(x, params, grad), reference_logq_grad(x, ref, grad_q, noise)
+    return reference_logq_grad(x, ref, grad_q, noise)
+
+
+@jit
+def skip_reference(weights, factors, x, grad_q, key, t, r, noise):
+    """The ``refresh`` of runs on the classic path (never called)."""
+    return 0.0
+
+
+#: The type of the ``refresh`` argument of :func:`run_chunk`.
+REFRESH_TYPE = types.FunctionType(types.float64(
+    types.float64[:, ::1], types.float64[:, :, ::1], VECTOR, VECTOR, types.uint64[::1],
+    types.int64, types.int64, VECTOR))
 
 
 @jit
@@ -371,8 +387,9 @@ def skip_symmetry(state, settings, c, r, t):
     return
 
 
-#: The communicate and symmetry steps :func:`rounds.run_round` chooses between.
-STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symmetry)
+#: The communicate, symmetry and refresh steps :func:`rounds.run_round` chooses between.
+STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symmetry,
+                  draw_from_reference, skip_reference)
 
 
 @jit

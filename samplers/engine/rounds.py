@@ -15,8 +15,9 @@ import numpy as np
 
 from ..targets.interface import call_batch_target, call_target
 from .compile import _resolve, compile_for, is_loaded
-from .loop import (_precomputed, communicate_step, initialize, run_chunk, run_chunk_batched,
-                   skip_communication, skip_symmetry, symmetry_step)
+from .loop import (_precomputed, communicate_step, draw_from_reference, initialize, run_chunk,
+                   run_chunk_batched, skip_communication, skip_reference, skip_symmetry,
+                   symmetry_step)
 from .state import LEVEL_MOVES, NO_COMMUNICATION, new_accumulators, new_records
 
 __all__ = ["run", "Result", "run_round", "chains_done", "initialize_state", "refresh_path",
@@ -120,7 +121,8 @@ def run_round(target, state, settings, acc, rec, progress=None):
     """
     batched = target.batch_logp_grad is not None
     steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
-             symmetry_step if settings.symmetry_rank > 0 else skip_symmetry)
+             symmetry_step if settings.symmetry_rank > 0 else skip_symmetry,
+             draw_from_reference if settings.ref_weights.shape[0] > 0 else skip_reference)
     if batched:
         kernel, function, extra = run_chunk_batched, call_batch_target, steps + (_precomputed,)
     else:

@@ -95,6 +95,11 @@ class TemperingSampler(Sampler):
         self._check_target(target)
         tune = self._tune(target, tune)
         reference = as_reference(self.reference, target.dim)
+        if reference is not None and target.batch_logp_grad is not None:
+            # The batched loop evaluates every replica's Langevin proposal in one call,
+            # before the level-0 replica would be replaced by its exact draw.
+            raise ValueError("reference paths need a target evaluated one point at a time: "
+                             "this target evaluates batches (batch_logp_grad); use reference=None")
         rounds = doubling_rounds(tune) if self.adapt_ladder else single_round(tune)
         if isinstance(reference, str):  # "modes": discovery, then the reference path
             rounds, switch = mode_rounds(tune)

@@ -127,6 +127,11 @@ def test_reference_paths_refuse_bad_input():
         samplers.SimulatedTempering(log_weights="paper", reference="modes")
     with pytest.raises(ValueError, match="not positive definite"):
         reference_arrays(np.zeros((1, 2)), np.array([[[1.0, 2.0], [2.0, 1.0]]]), np.ones(1))
+    from samplers.matrix import synthetic_problem
+    sensing, _ = synthetic_problem("sensing", 6, 1, m=30, noise_std=0.1, rng=0)
+    assert sensing.batch_logp_grad is not None
+    with pytest.raises(ValueError, match="reference paths need a target evaluated one point"):
+        samplers.ParallelTempering(reference="modes").plan(sensing)
 
 
 def test_fixed_reference_run_resumes_bit_identically(tmp_path):
