@@ -266,10 +266,10 @@ class ModeDiscovery(Adaptation):
                 for c, r in zip(*np.nonzero(far)):
                     state.x[c, r] = best if far[c, top] else state.x[c, top]
             settings = with_reference(settings._replace(betas=self.reference_betas),
-                                      mode_reference(self.modes, np.vstack([points[inside], self.centre]), seen=self.seen))
+                                      self._reference(points[inside]))
             evidence = log_evidence_guess(self.modes)
         elif on_path and len(self.modes) > known:
-            settings = with_reference(settings, mode_reference(self.modes, np.vstack([points[inside], self.centre]), seen=self.seen))
+            settings = with_reference(settings, self._reference(points[inside]))
             # log Z(1) is the same on every path: the round's stepping-stone estimate.
             rel, _ = log_z(acc.stone)
             evidence = -rel[0] if np.isfinite(rel[0]) else log_evidence_guess(self.modes)
@@ -282,6 +282,10 @@ class ModeDiscovery(Adaptation):
             state.sa_count[:] = sa_restart_count(settings.betas.size, RESTART_GAIN)
         return settings
 
+    def _reference(self, points):
+        """The mode-aware reference of the modes found, its defensive part over ``points``
+        (the replicas inside the region), the centre and the widest spread seen."""
+        return mode_reference(self.modes, np.vstack([points, self.centre]), seen=self.seen)
 
     def diagnostics(self, draws):
         return mode_table(self.modes, draws)

@@ -11,8 +11,8 @@ import numpy as np
 from .. import ladders
 from .._checks import check_bool, check_count, check_positive
 from ..engine import Explorer, RunPlan, doubling_rounds, single_round
-from ..inference_data import SAMPLER_STATE, TEMPERING, TemperingVar
 from ..engine.state import no_reference
+from ..inference_data import SAMPLER_STATE, TEMPERING, TemperingVar
 from ..sampler import Sampler
 from . import evidence, tails
 from .adaptation import ModeDiscovery, mode_rounds

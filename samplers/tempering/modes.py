@@ -32,7 +32,8 @@ import numpy as np
 
 from .reference import reference_arrays
 
-__all__ = ["Mode", "climb", "laplace", "discover", "mode_reference", "mode_table", "spread", "DEFENSIVE_WEIGHT",
+__all__ = ["Mode", "climb", "laplace", "discover", "mode_reference", "mode_table", "spread",
+           "laplace_weights", "DEFENSIVE_WEIGHT",
            "BROAD_INFLATION", "CLIMB_ITERATIONS", "MAX_CLIMBS"]
 
 #: Weight of the broad defensive component of the mode-aware reference.
@@ -164,14 +165,19 @@ def mode_reference(modes, points, defensive=DEFENSIVE_WEIGHT, seen=None):
     covs = [np.diag(var)]
     weights = [1.0]
     if modes:
-        log_mass = np.array([mode.log_mass for mode in modes])
-        w = np.exp(log_mass - log_mass.max())
-        w = (1.0 - defensive) * w / w.sum()
+        w = (1.0 - defensive) * laplace_weights(modes)
         means += [mode.location for mode in modes]
         covs += [mode.cov for mode in modes]
         weights = [defensive] + list(w)
     return reference_arrays(np.array(means), np.array(covs), np.array(weights),
                             name="reference='modes'")
+
+
+def laplace_weights(modes):
+    """The modes' Laplace masses ``p(m) |2 pi S|^(1/2)``, normalised to sum to 1."""
+    log_mass = np.array([mode.log_mass for mode in modes])
+    w = np.exp(log_mass - log_mass.max())
+    return w / w.sum()
 
 
 def spread(points, modes):
@@ -201,15 +207,13 @@ def mode_table(modes, draws):
 
     if not modes:
         return {}
-    log_mass = np.array([mode.log_mass for mode in modes])
-    weight = np.exp(log_mass - log_mass.max())
     draws = np.asarray(draws, dtype=np.float64).reshape(-1, modes[0].location.size)
     distance = np.array([_mahalanobis2(mode, draws) for mode in modes])
     nearest = np.argmin(distance, axis=0)
     occupancy = np.bincount(nearest, minlength=len(modes)) / max(nearest.size, 1)
     return {V.MODE_LOCATION: (("mode", "mode_dim"), np.array([m.location for m in modes])),
             V.MODE_LOG_P: (("mode",), np.array([m.log_p for m in modes])),
-            V.MODE_LAPLACE_WEIGHT: (("mode",), weight / weight.sum()),
+            V.MODE_LAPLACE_WEIGHT: (("mode",), laplace_weights(modes)),
             V.MODE_OCCUPANCY: (("mode",), occupancy)}
 
 
