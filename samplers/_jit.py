@@ -41,7 +41,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
-__all__ = ["jit", "pjit", "REASSOCIATE", "scratch_vector", "STACK_SCRATCH_MAX", "borrowed", "logp_grad_signature", "batch_logp_grad_signature",
+__all__ = ["jit", "REASSOCIATE", "scratch_vector", "STACK_SCRATCH_MAX", "borrowed", "logp_grad_signature", "batch_logp_grad_signature",
            "VECTOR", "MATRIX"]
 
 #: A C-contiguous float64 vector: positions and gradients.
@@ -64,12 +64,6 @@ def jit(*args, fastmath=False, **kwargs):
     kwargs.setdefault("error_model", "numpy")
     kwargs["fastmath"] = set(REASSOCIATE) if fastmath else False
     return numba.njit(*args, **kwargs)
-
-
-def pjit(*args, **kwargs):
-    """:func:`jit` for the multi-chain loops: ``parallel=True`` (``prange``)."""
-    kwargs["parallel"] = True
-    return jit(*args, **kwargs)
 
 
 def logp_grad_signature(params_type):

@@ -3,9 +3,9 @@
 See the package docstring (``samplers.engine``) for what a step does.
 """
 import numpy as np
-from numba import prange, types
+from numba import types
 
-from .._jit import MATRIX, VECTOR, borrowed, jit, pjit, scratch_vector
+from .._jit import MATRIX, VECTOR, borrowed, jit, scratch_vector
 from .._rng import COMMUNICATE, NOISE, fill_normals, uniform
 from ..kernels.adaptation import (dual_averaging_init, dual_averaging_started,
                                   dual_averaging_update, final_step_size, initial_step_size,
@@ -62,10 +62,11 @@ def _initialize_chain(logp_grad, params, state, settings, search_step, c):
         dual_averaging_init(state.adapt_state[c, lev], state.step_size[c, lev])
 
 
-@pjit
+@jit(nogil=True)
 def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
-              symmetry, refresh):
-    """Advance every chain by up to ``n_steps`` steps (see the module docstring).
+              symmetry, refresh, first, stop):
+    """Advance chains ``first, ..., stop - 1`` by up to ``n_steps`` steps each (see the
+    module docstring).
 
     ``communicate``, ``symmetry`` and ``refresh`` are :func:`communicate_step`,
     :func:`symmetry_step` and :func:`draw_from_reference` or the no-ops
@@ -74,22 +75,21 @@ def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, c
     into this loop, they keep its cold compilation (LLVM's optimisation of one
     large function) to a few seconds for plain Langevin, which never compiles
     the others.
+
+    Serial, and without the GIL: the engine runs blocks of chains on threads
+    (``rounds.run_round``).  A ``prange`` here would add about 3.4 s to the
+    first compilation on a machine (numba's parallel lowering of a loop whose
+    body takes every record), for the same parallelism: chains never interact.
     """
-    for c in prange(state.x.shape[0]):
-        # np.int64: the prange index is unsigned when lowered; without the cast the
-        # chain body would be compiled twice (typed once as int64, once as uint64).
+    for c in range(first, stop):
         _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup,
-                       communicate, symmetry, refresh, np.int64(c))
+                       communicate, symmetry, refresh, c)
 
 
 @jit
 def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
                    symmetry, refresh, c):
-    """Chain ``c`` of :func:`run_chunk`.
-
-    A separate (serial) function: inside ``prange``, numba 0.68 loses writes
-    to arrays reached through a NamedTuple (``state.steps[c] = ...``).
-    """
+    """Chain ``c`` of :func:`run_chunk` and :func:`run_chunk_batched`."""
     # Borrowed arrays and stack scratch: no reference counting in the loop.
     params, state, settings, acc, draws, warmup = borrowed((params, state, settings, acc, draws,
                                                             warmup))

@@ -9,8 +9,10 @@ warm-up, one more round collects the draws.  As Pigeons.jl's
 """
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from ..targets.interface import call_batch_target, call_target
@@ -123,18 +125,20 @@ def run_round(target, state, settings, acc, rec, progress=None):
     steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
              symmetry_step if settings.symmetry_rank > 0 else skip_symmetry,
              draw_from_reference if settings.ref_weights.shape[0] > 0 else skip_reference)
-    if batched:
+    if batched:  # one call for all chains: their proposals are evaluated together
         kernel, function, extra = run_chunk_batched, call_batch_target, steps + (_precomputed,)
+        blocks = [()]
     else:
         kernel, function, extra = run_chunk, call_target, steps
+        blocks = chain_blocks(len(state.steps))
     records = (state, settings, acc, rec.draws, rec.warmup)
     if (progress is not None and progress.n == 0
-            and not is_loaded(kernel, target, (0,) + records + extra, batched)):
+            and not is_loaded(kernel, target, (0,) + records + extra + blocks[0], batched)):
         # The first run on a machine compiles the loop (about 10 s, once): say so,
         # and restart the clock after, so the rate and ETA are those of the sampling.
         # (First round only: later rounds reuse its compiled loop.)
         progress.set_postfix_str(COMPILING, refresh=True)
-    compiled, signatures = compile_for(kernel, target, (0,) + records + extra,
+    compiled, signatures = compile_for(kernel, target, (0,) + records + extra + blocks[0],
                                        batched)
     if progress is not None and progress.postfix == COMPILING:
         progress.set_postfix_str("", refresh=False)
@@ -142,7 +146,7 @@ def run_round(target, state, settings, acc, rec, progress=None):
         progress.update(int(np.min(np.minimum(state.steps, settings.n_tune) + state.collected)))
     function = _resolve(function, signatures[0])
     handle = target.handle(batched)
-    extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[-len(extra):]))
+    extra = tuple(_resolve(a, sig) for a, sig in zip(extra, signatures[3 + len(records):]))
     start = time.perf_counter()
     chunk = 1
     n_tune = settings.n_tune
@@ -157,7 +161,7 @@ def run_round(target, state, settings, acc, rec, progress=None):
     while not done():
         tic = time.perf_counter()
         before = int(state.steps.sum())
-        compiled(function, handle, chunk, *records, *extra)
+        on_threads(blocks, lambda block: compiled(function, handle, chunk, *records, *extra, *block))
         target.raise_python_error()
         elapsed = time.perf_counter() - tic
         if progress is not None:
@@ -169,6 +173,38 @@ def run_round(target, state, settings, acc, rec, progress=None):
         per_step = max(elapsed, 1e-9) / advanced
         chunk = int(max(1, min(4 * chunk, CHUNK_SECONDS / per_step)))
     return time.perf_counter() - start
+
+
+def chain_blocks(n_chains):
+    """Contiguous blocks ``(first, stop)`` of the chains, one per thread: as many as
+    ``numba.get_num_threads()`` (the package's thread count, ``numba.set_num_threads``)
+    allows.  Chains never interact and each has its own random streams, so the
+    draws do not depend on the blocks."""
+    n = max(1, min(numba.get_num_threads(), n_chains))
+    edges = [n_chains * i // n for i in range(n + 1)]
+    return [(first, stop) for first, stop in zip(edges[:-1], edges[1:])]
+
+
+def on_threads(blocks, call):
+    """``call(block)`` for every block, at once on a pool of threads (the compiled loop
+    releases the GIL); the calling thread takes the first block."""
+    if len(blocks) == 1:
+        call(blocks[0])
+        return
+    futures = [_pool(len(blocks) - 1).submit(call, block) for block in blocks[1:]]
+    call(blocks[0])
+    for future in futures:
+        future.result()
+
+
+_POOL = [None]
+
+
+def _pool(n):
+    """A pool of at least ``n`` worker threads, kept for the process."""
+    if _POOL[0] is None or _POOL[0]._max_workers < n:
+        _POOL[0] = ThreadPoolExecutor(n, thread_name_prefix="samplers")
+    return _POOL[0]
 
 
 def refresh_path(target, state, settings, before):

@@ -82,6 +82,40 @@ def test_chains_done_is_the_compiled_test_negated():
     np.testing.assert_array_equal(done, ~np.array(compiled))
 
 
+def test_chain_blocks_cover_every_chain_once():
+    import numba
+    from samplers.engine.rounds import chain_blocks
+    previous = numba.get_num_threads()
+    try:
+        for threads in range(1, previous + 1):
+            numba.set_num_threads(threads)
+            for n_chains in (1, 2, 3, 7, 64):
+                blocks = chain_blocks(n_chains)
+                assert len(blocks) == min(threads, n_chains)
+                covered = [c for first, stop in blocks for c in range(first, stop)]
+                assert covered == list(range(n_chains))
+                sizes = [stop - first for first, stop in blocks]
+                assert max(sizes) - min(sizes) <= 1  # balanced
+    finally:
+        numba.set_num_threads(previous)
+
+
+def test_draws_do_not_depend_on_the_thread_count(gaussian):
+    import numba
+    previous = numba.get_num_threads()
+    try:
+        runs = []
+        for threads in sorted({1, previous}):
+            numba.set_num_threads(threads)
+            idata = samplers.Langevin().sample(gaussian, draws=50, tune=50, chains=5, rng=3,
+                                               progressbar=False, check_convergence=False)
+            runs.append(idata.posterior.x.values)
+    finally:
+        numba.set_num_threads(previous)
+    for x in runs[1:]:
+        np.testing.assert_array_equal(x, runs[0])
+
+
 def test_records_and_level_trace_dtype():
     assert records.level_dtype(127) == np.int8 and records.level_dtype(128) == np.int16
     acc = records.new_accumulators(2, 5, trace_len=7)
