@@ -23,7 +23,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["arviz", "to_inference_data", "concat", "run_attrs", "tempering_group",
+__all__ = ["arviz", "to_inference_data", "concat", "run_attrs", "tempering_group", "flat_draws",
+           "UNCONSTRAINED_POSTERIOR",
            "swap_rejection", "POSTERIOR", "SAMPLE_STATS", "WARMUP_POSTERIOR",
            "WARMUP_SAMPLE_STATS", "SAMPLER_STATE", "TEMPERING", "MATRIX_SUMMARY", "RunAttr",
            "TemperingVar"]
@@ -32,6 +33,9 @@ __all__ = ["arviz", "to_inference_data", "concat", "run_attrs", "tempering_group
 
 POSTERIOR = "posterior"
 SAMPLE_STATS = "sample_stats"
+#: The flat points themselves, stored for targets whose posterior variables are not
+#: their pieces (PyMC models: constrained values, deterministics), as variable ``x``.
+UNCONSTRAINED_POSTERIOR = "unconstrained_posterior"
 WARMUP_POSTERIOR = "warmup_posterior"
 WARMUP_SAMPLE_STATS = "warmup_sample_stats"
 SAMPLER_STATE = "sampler_state"
@@ -153,6 +157,8 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
     chains = posterior.shape[0]
     flat = _encode_attrs(attrs)
     groups = {POSTERIOR: _variables(target, posterior), SAMPLE_STATS: _dataset(sample_stats)}
+    if not target.posterior_is_flat:
+        groups[UNCONSTRAINED_POSTERIOR] = _dataset({"x": posterior})
     if warmup_posterior is not None:
         groups[WARMUP_POSTERIOR] = _variables(target, warmup_posterior)
         groups[WARMUP_SAMPLE_STATS] = _dataset(warmup_sample_stats)
@@ -175,6 +181,28 @@ def to_inference_data(target, posterior, sample_stats, warmup_posterior, warmup_
     for group in idata.groups():
         idata[group].attrs.update(flat)
     return idata
+
+
+def flat_draws(idata, target):
+    """The draws of a run as the target's flat points, ``(chain, draw, dim)``: the
+    inverse of ``target.posterior`` (the posterior variables, concatenated in the
+    order of ``target.variables``), or the ``unconstrained_posterior`` group where
+    the run stored them (a PyMC model).  Raises ``ValueError`` naming the missing
+    variables when ``idata`` is not a run of ``target``."""
+    if UNCONSTRAINED_POSTERIOR in idata.groups():
+        x = idata[UNCONSTRAINED_POSTERIOR]["x"].values
+    else:
+        posterior = idata[POSTERIOR]
+        missing = [v.name for v in target.variables if v.name not in posterior]
+        if missing:
+            raise ValueError(f"idata has no posterior variable(s) {missing} of the target; it "
+                             f"has {list(map(str, posterior.data_vars))}")
+        chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+        x = np.concatenate([posterior[v.name].values.reshape(chains, draws, -1)
+                            for v in target.variables], axis=-1)
+    if x.shape[-1] != target.dim:
+        raise ValueError(f"idata's draws have {x.shape[-1]} coordinates, the target {target.dim}")
+    return x
 
 
 def _variables(target, points):

@@ -6,7 +6,7 @@ figure is made (it is slow to import), so ``import samplers`` does not pay for i
 """
 import numpy as np
 
-from .inference_data import MATRIX_SUMMARY, TEMPERING, TemperingVar as V
+from .inference_data import MATRIX_SUMMARY, TEMPERING, TemperingVar as V, flat_draws
 
 __all__ = ["plot_density_and_draws", "plot_traces", "plot_level_trace", "plot_occupancy",
            "plot_swap_acceptance", "plot_distance_trace", "plot_entry_sd", "plot_interval_coverage"]
@@ -25,16 +25,13 @@ def plot_density_and_draws(target, draws, ax=None, *, bounds=None, max_points=40
     """Contours of a 2-D target's density with the draws on top.
 
     ``draws`` is an array ``(..., 2)`` or the ``InferenceData`` of a run
-    (its posterior variable ``target.name``); ``bounds`` is ``(xmin, xmax,
+    (its draws as flat points, ``inference_data.flat_draws``); ``bounds`` is ``(xmin, xmax,
     ymin, ymax)``, by default the draws' range padded by 10%.
     """
     if target.dim != 2:
         raise ValueError(f"plot_density_and_draws needs a 2-D target, got dim={target.dim}")
     if hasattr(draws, "posterior"):  # an InferenceData
-        if target.name not in draws.posterior:
-            raise ValueError(f"draws has no posterior variable {target.name!r} (the target's "
-                             f"name); it has {list(map(str, draws.posterior.data_vars))}")
-        draws = draws.posterior[target.name].values
+        draws = flat_draws(draws, target)
     points = np.asarray(draws, dtype=float).reshape(-1, 2)
     ax = new_axes(ax)
     if bounds is None:

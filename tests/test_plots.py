@@ -72,7 +72,7 @@ def test_density_and_draws_takes_inference_data():
     np.testing.assert_array_equal(points, idata.posterior["x"].values.reshape(-1, 2))
     fig, given = plt.subplots()
     assert samplers.plots.plot_density_and_draws(far, idata, given) is given
-    with pytest.raises(ValueError, match="no posterior variable 'y'"):
+    with pytest.raises(ValueError, match=r"no posterior variable\(s\) \['y'\]"):
         samplers.plots.plot_density_and_draws(samplers.Gaussian([0.0, 0.0], name="y"), idata)
 
 

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import plain
-from ..inference_data import POSTERIOR, TEMPERING, RunAttr, TemperingVar, run_attrs
+from ..inference_data import POSTERIOR, TEMPERING, RunAttr, TemperingVar, flat_draws, run_attrs
 
 __all__ = ["Rate", "autocorrelation_time", "tunnelling_rate", "transition_times",
            "round_trip_rate", "communication_barrier", "chain_steps"]
@@ -140,8 +140,7 @@ def tunnelling_rate(idata, target, *, core=0.9):
     if isinstance(core, bool) or not 0.5 <= core < 1:
         raise ValueError(f"core must be in [0.5, 1), got {plain(core)!r}")
     steps, times = chain_steps(idata)
-    x = idata.posterior[target.name].values
-    x = x.reshape(x.shape[0], x.shape[1], target.dim)
+    x = flat_draws(idata, target)
     labels = target.component_of(x, core=core)
     counts = [s.size for s in _switch_steps(labels, times)]
     return _rate(counts, steps)

@@ -45,7 +45,7 @@ import numpy as np
 
 from .._checks import check_count, plain
 from .._rng import make_seed
-from ..inference_data import TEMPERING, RunAttr, TemperingVar, concat, run_attrs
+from ..inference_data import TEMPERING, RunAttr, TemperingVar, concat, flat_draws, run_attrs
 from ..sampler import Sampler
 from .distance import Metric, check_metric
 
@@ -260,7 +260,7 @@ def run_chains(sampler, target, x0, checkpoints, rng):
                                thin=thin, progressbar=False, check_convergence=False)
         times = np.broadcast_to((np.arange(draws) + 1) * thin, (chains, draws))
         steps = np.full(chains, float(draws * thin))
-    positions = idata.posterior[target.name].values.reshape(chains, draws, target.dim)
+    positions = flat_draws(idata, target)
     grads = plan.n_replicas  # gradient evaluations per step
     wall = run_attrs(idata)[RunAttr.SAMPLING_TIME]
     threads = min(numba.get_num_threads(), chains)

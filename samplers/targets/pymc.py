@@ -165,6 +165,10 @@ class PyMCTarget(Target):
         """``model.initial_point()`` plus uniform(-jitter, jitter) per coordinate."""
         return self.initial_point + rng.uniform(-self.jitter, self.jitter, self.dim)
 
+    #: The posterior holds constrained values and deterministics: the run also stores
+    #: the flat unconstrained draws (``unconstrained_posterior``).
+    posterior_is_flat = False
+
     def posterior(self, x):
         """Every free variable in its own (constrained) space and every deterministic at the
         flat unconstrained points ``x`` ``(..., dim)``: a dict name -> ``(..., *shape)``."""

@@ -187,6 +187,10 @@ class Target:
         target._python_errors = errors
         return target
 
+    #: Whether the posterior variables are the pieces of ``x`` (:meth:`posterior`), so
+    #: that the draws can be read back from them (``inference_data.flat_draws``).
+    posterior_is_flat = True
+
     def posterior(self, x):
         """The posterior variables at flat points ``x`` (``(..., dim)``): a dict name ->
         array ``(..., *variable.shape)``, one entry per :attr:`variables`.

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import samplers
+from samplers.inference_data import flat_draws
 
 
 @numba.njit(cache=True)
@@ -45,6 +46,28 @@ def test_the_pieces_of_x_in_order_with_their_dims_and_coords():
     np.testing.assert_array_equal(last["mu"].values, x[:, 0])
     np.testing.assert_array_equal(last["theta"].values, x[:, 1:9])
     np.testing.assert_array_equal(last["L"].values, x[:, 9:].reshape(2, 2, 2))
+    # ... and the draws read back as flat points (the inverse, for plots and mixing tools).
+    flat = flat_draws(idata, target)
+    np.testing.assert_array_equal(flat[:, -1], x)
+    assert "unconstrained_posterior" not in idata.groups()  # the posterior is x itself
+
+
+def test_plots_and_mixing_tools_read_named_draws():
+    target = samplers.Target(standard_normal, 2, names={"a": (), "b": ()})
+    idata = samplers.Langevin().sample(target, draws=30, tune=30, chains=2, rng=2,
+                                       progressbar=False, check_convergence=False)
+    ax = samplers.plots.plot_density_and_draws(target, idata)
+    points = ax.collections[-1].get_offsets()
+    np.testing.assert_array_equal(
+        points, np.stack([idata.posterior["a"].values, idata.posterior["b"].values], -1).reshape(-1, 2))
+    # The mixing laboratory runs chains on it and reads their positions back.
+    reference = np.random.default_rng(0).standard_normal((400, 2))
+    curve = samplers.mixing.distance_curve(
+        samplers.Langevin(0.5), target, np.zeros((8, 2)), [0, 5, 20], metric="energy",
+        reference=reference, n_boot=20, rng=1)
+    assert np.all(np.isfinite(curve.distance))
+    with pytest.raises(ValueError, match=r"no posterior variable\(s\) \['x'\]"):
+        flat_draws(idata, samplers.Target(standard_normal, 2))
 
 
 def test_default_is_one_x_with_arviz_axis_names():

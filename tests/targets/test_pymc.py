@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import samplers
+from samplers.inference_data import flat_draws
 from reference import mcse_mean
 
 if os.environ.get("SAMPLERS_REQUIRE_PYMC"):
@@ -128,6 +129,11 @@ def test_layout_of_x_and_of_the_draws(schools):
                                + last["tau"].values[:, None] * flat[:, 2:], rtol=1e-13)
     np.testing.assert_array_equal(idata.observed_data["obs"].values, Y)
     assert idata.observed_data["obs"].dims == ("school",)
+    # The flat unconstrained draws are kept (plots and mixing tools read them back).
+    x = flat_draws(idata, schools)
+    assert x.shape == (2, 50, 10)
+    np.testing.assert_array_equal(x[:, -1], flat)
+    assert idata.unconstrained_posterior["x"].dims == ("chain", "draw", "x_dim_0")
 
 
 def test_new_data_of_the_same_shape_reuses_the_compiled_code(schools):
