@@ -331,7 +331,7 @@ def tempering_group(betas, swap_accepted, swap_attempts, occupancy, round_trips,
     if stone_reverse is not None:
         stone_reverse = np.asarray(stone_reverse, dtype=np.float64)
         rel_r, se_r = log_z_reverse(stone_reverse)
-        check = check_evidence(stone, stone_reverse)
+        check = check_evidence(stone, stone_reverse, betas)
         log_sum_r, count_r, log_sq_r = stone_sums(stone_reverse)
         sums = ("chain", "level", "batch")
         out.update({

@@ -96,10 +96,10 @@ def test_evidence_check_passes_close_levels_and_flags_distant_ones():
     10-D: the ESS fraction is (sqrt(19) / 10)^10 = 2.5e-4, ~5 of 20,000 draws (needs 400), and
     the reverse weights exp(0.45 |x|^2) at beta = 1 have infinite variance."""
     rng = np.random.default_rng(3)
-    close = check_evidence(*_gaussian_levels([1 / 1.5, 1.0], 10, 5000, rng))
+    close = check_evidence(*_gaussian_levels([1 / 1.5, 1.0], 10, 5000, rng), [1 / 1.5, 1.0])
     assert close.trusted and close.overlap_ess[0] == pytest.approx(0.58 * 20000, rel=0.1)
     assert close.disagreement[0] < 4
-    far = check_evidence(*_gaussian_levels([0.1, 1.0], 10, 5000, rng))
+    far = check_evidence(*_gaussian_levels([0.1, 1.0], 10, 5000, rng), [0.1, 1.0])
     assert not far.trusted and far.overlap_ess[0] < 100 and far.min_ess[0] == 400
 
 
