@@ -89,8 +89,9 @@ def check_convergence(idata, var_names=None, rhat_and_ess=True, divergences=True
         worst = _worst({name: ess(v, method) for name, v in values.items()}, posterior,
                        coordinates, lowest=True)
         if worst[0] < ESS_PER_CHAIN * n_chains:
-            problems.append(f"{method} effective sample size down to {worst[0]:.0f} ({worst[1]}) "
-                            f"is below {ESS_PER_CHAIN} per chain: draw more or thin less")
+            problems.append(f"{method} effective sample size down to {worst[0]:.0f} ({worst[1]}), "
+                            f"{worst[0] / n_chains:.0f} per chain, is below {ESS_PER_CHAIN} per "
+                            "chain: draw more or thin less")
     return problems
 
 

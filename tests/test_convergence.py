@@ -1,4 +1,5 @@
 """Convergence checks: R-hat, bulk and tail ESS per chain, divergences."""
+import re
 import warnings
 
 import numpy as np
@@ -39,6 +40,10 @@ def test_sticky_chains_fail_ess():
     problems = check_convergence(idata_of(x))
     assert any(p.startswith("bulk effective sample size") for p in problems)
     assert any(p.startswith("tail effective sample size") for p in problems)
+    # The total and its share per chain, the unit of the threshold.
+    bulk = next(p for p in problems if p.startswith("bulk"))
+    total, per_chain = re.search(r"down to (\d+) \(x\[0\]\), (\d+) per chain", bulk).groups()
+    assert abs(int(total) / 4 - int(per_chain)) <= 1
 
 
 def test_divergences_are_counted_per_chain():
