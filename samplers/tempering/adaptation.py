@@ -28,7 +28,7 @@ from ..engine.state import reference_of, with_reference
 from ..kernels.adaptation import dual_averaging_restart, sa_restart_count
 from ..inference_data import swap_rejection
 from .evidence import log_ratios, log_z
-from .modes import (CLIMB_ITERATIONS, RUNAWAY, climb, log_evidence_guess,
+from .modes import (BROAD_INFLATION, CLIMB_ITERATIONS, RUNAWAY, climb, log_evidence_guess,
                     mode_reference, mode_table, spread, survey)
 from .reference import reference_logpdf
 
@@ -227,16 +227,23 @@ class ModeDiscovery(Adaptation):
         points = np.unique(np.concatenate([state.x.reshape(-1, state.x.shape[2]), guesses]),
                            axis=0)
         self.steps = int(state.steps.max())
+        # The widest spread seen so far (starts, then the replicas of every level):
+        # the defensive part never shrinks below it, so that a region the chains
+        # left (the starts on the far side of a barrier) stays within reach.
+        self.seen = spread(points, [])[1]
+        # Where the run was told to look: discovery keeps drawing starts there, also
+        # once the defensive part has moved to the modes found (a heavy mode's basin
+        # swallows the climbs from around it).  The spread of the starts and of the
+        # guesses apart: many guesses must not shrink the spread of a few starts.
+        starts = state.x.reshape(-1, state.x.shape[2])
+        self.start_region = (spread(points, [])[0], BROAD_INFLATION * np.maximum(
+            spread(starts, [])[1], spread(guesses, [])[1]))
         self._survey(target, state, points, points, None, self.first_round)
         # The region the run may explore: RUNAWAY times the spread of the starts and
         # the modes around their centre.  A replica beyond it on the classic path
         # means improper or runaway hot levels (a heavy tail): discovery stops there.
         self.centre, scale = spread(points, self.modes)
         self.radius = RUNAWAY * float(np.sqrt(np.sum(scale)))
-        # The widest spread seen so far (starts, then the replicas of every level):
-        # the defensive part never shrinks below it, so that a region the chains
-        # left (the starts on the far side of a barrier) stays within reach.
-        self.seen = spread(points, [])[1]
         if self.inner is not None:
             settings = self.inner.start(target, state, settings)
         return settings
@@ -247,7 +254,7 @@ class ModeDiscovery(Adaptation):
         ``steps`` Langevin steps of every replica."""
         budget = DISCOVERY_SHARE * steps * state.x.shape[0] * state.x.shape[1]
         self.modes, climbs, evals = survey(target, self.rng, starts, self.modes, points, seen,
-                                           budget)
+                                           self.start_region, budget)
         self.climbs += climbs
         self.evaluations += evals
 

@@ -200,44 +200,49 @@ def discover(target, starts, modes, length, budget=None, max_polish=MAX_POLISH):
     return modes, climbed, evals
 
 
-def search_starts(rng, n, modes, mu, var):
+def search_starts(rng, n, modes, regions):
     """``n`` starts for discovery: exact draws of a widened version of the reference.
 
-    Half from the defensive Gaussian ``N(mu, s^2 diag(var))``, half (all when no mode
-    is known) from ``N(m_k, s^2 S_k)`` around a known mode picked uniformly (every mode
-    alike: a missed mode may lie next to a light one); the scale ``s`` is
-    log-uniform on ``SEARCH_SCALES`` (defensive) and ``MODE_SCALES`` (modes), a scale
-    mixture, so that both the region between the modes and the neighbourhood of each
-    are covered whatever their sizes.
+    Each start comes, with equal probabilities, from one of the broad Gaussians
+    ``regions`` (pairs ``(mu, var)``, diagonal: the reference's defensive part, the
+    region of the run's starts) as ``N(mu, s^2 diag(var))``, or (when modes are known)
+    from ``N(m_k, s^2 S_k)`` around a known mode picked uniformly (every mode alike:
+    a missed mode may lie next to a light one).  The scale ``s`` is log-uniform on
+    ``SEARCH_SCALES`` (regions) and ``MODE_SCALES`` (modes): a scale mixture, so that
+    the region between the modes and the neighbourhood of each are covered whatever
+    their sizes.
     """
-    d = mu.size
+    d = regions[0][0].size
     z = rng.standard_normal((n, d))
-    near = rng.random(n) < 0.5 if modes else np.zeros(n, dtype=bool)
+    sources = len(regions) + (1 if modes else 0)
+    source = rng.integers(0, sources, n)
+    near = source == len(regions)
     scale = np.exp(rng.uniform(*np.log(SEARCH_SCALES), n))
     scale[near] = np.exp(rng.uniform(*np.log(MODE_SCALES), int(near.sum())))
-    out = mu + scale[:, None] * np.sqrt(var) * z
+    out = np.empty((n, d))
+    for j, (mu, var) in enumerate(regions):
+        rows = source == j
+        out[rows] = mu + scale[rows, None] * np.sqrt(var) * z[rows]
     if modes:
         pick = rng.integers(0, len(modes), n)
-        chol = np.array([np.linalg.cholesky(mode.cov) for mode in modes])
-        loc = np.array([mode.location for mode in modes])
-        for k in range(len(modes)):
+        for k, mode in enumerate(modes):
             rows = near & (pick == k)
-            out[rows] = loc[k] + scale[rows, None] * (z[rows] @ chol[k].T)
+            out[rows] = mode.location + scale[rows, None] * (z[rows] @ np.linalg.cholesky(mode.cov).T)
     return out
 
 
-def survey(target, rng, starts, modes, points, seen, budget):
+def survey(target, rng, starts, modes, points, seen, region, budget):
     """Discovery with a budget of ``budget`` target evaluations: :func:`discover` from
     ``starts`` (the chains' states), then from :func:`search_starts` in chunks of
     ``SEARCH_CHUNK`` until the budget is spent, each chunk around the modes known by
-    then (and stopping early in them), with the :func:`defensive` Gaussian of ``points``
-    and ``seen``.  Returns ``(modes, climbs, evaluations)``."""
+    then (and stopping early in them); its broad Gaussians are the :func:`defensive`
+    one of ``points`` and ``seen`` and ``region`` (``(mu, var)``: where the run started).
+    Returns ``(modes, climbs, evaluations)``."""
     mu, var = defensive(modes, points, seen)
     length = ASCENT_LENGTH * float(np.sqrt(np.mean(var)))
     modes, climbs, spent = discover(target, starts, modes, length)
     while spent < budget:
-        mu, var = defensive(modes, points, seen)
-        draws = search_starts(rng, SEARCH_CHUNK, modes, mu, var)
+        draws = search_starts(rng, SEARCH_CHUNK, modes, [defensive(modes, points, seen), region])
         modes, more, evals = discover(target, draws, modes, length, budget=budget - spent)
         climbs += more
         spent += evals
