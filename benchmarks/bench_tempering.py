@@ -62,6 +62,13 @@ Usage (from the repository root)::
     python benchmarks/bench_tempering.py --quick         # 1 seed, budgets 0.5 1 2 s
     python benchmarks/bench_tempering.py --budgets 1 4 --seeds 2 --methods ST PT numpy-PT
 
+Mode discovery (``reference="modes"``) on the harness protocol (uniform starts,
+one core, CPU clock), runs sized by their warm-up, which is where discovery
+happens; the table of components found per seed follows the TV table::
+
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_tempering.py --methods PT-modes ST-modes \
+        --clock cpu --start uniform --size-by tune --budgets 10 60 --seeds 10
+
 The machine should be otherwise idle (the script prints the CPU share other
 processes used, from ``_load.py``).  ``samplers`` runs its chains on all
 cores (numba threads); the NumPy and emcee-family methods use one core.
@@ -93,6 +100,12 @@ N_WALKERS = 32               # emcee family
 N_TEMPS = 13                 # = samplers.ladders.default_ladder(10).size
 TARGET_FRACTION = 0.8        # size runs to this fraction of the budget
 MAX_TRIES = 3
+#: The clock budgets are measured on (``--clock``): wall (default) or process CPU time.
+CLOCK = time.perf_counter
+#: Draws per chain of a run sized by its warm-up (``--size-by tune``).
+TUNED_RUN_DRAWS = 2000
+#: Half-width of the uniform starts (``--start uniform``), as the harness protocol.
+UNIFORM_HALFWIDTH = 10.0
 
 
 # ------------------------------------------------------------------ target
@@ -152,13 +165,33 @@ def tv_error(target, draws):
 
 def samplers_runner(make):
     def run(target, x0, size, seed):
-        idata = make().sample(target, draws=int(size), chains=CHAINS, rng=seed, initial=x0,
-                              progressbar=False, check_convergence=False)
+        if SIZE_BY == "tune":
+            draws, tune = TUNED_RUN_DRAWS, int(size)
+        else:
+            draws, tune = int(size), None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the run's warnings are not what is measured
+            idata = make().sample(target, draws=draws, tune=tune, chains=CHAINS, rng=seed,
+                                  initial=x0, progressbar=False, check_convergence=False)
         info = {"sampling_time": float(idata.posterior.attrs["sampling_time"])}
         if "tempering" in idata.groups():
             info["round_trips"] = int(idata.tempering["round_trips"].values.sum())
+            if "mode_location" in idata.tempering:
+                info["found"] = found_components(target, idata.tempering["mode_location"].values)
         return idata.posterior["x"].values, info
     return run
+
+
+def found_components(target, locations):
+    """Which components a mode-aware run found: a mode within one sd (of the component)
+    of its mean, as a string of 'x' (found) and '.' per component."""
+    sds = np.sqrt(np.diagonal(target.covs, axis1=1, axis2=2).mean(axis=1))
+    return "".join("x" if np.any(np.linalg.norm(locations - m, axis=1) < sd) else "."
+                   for m, sd in zip(target.means, sds))
+
+
+#: What ``--size-by`` scales: the draws (default) or the warm-up of a samplers run.
+SIZE_BY = "draws"
 
 
 def numpy_mixture(target):
@@ -341,13 +374,13 @@ def build_methods(selected):
 
 
 def timed(run, target, x0, size, seed):
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     try:
         draws, info = run(target, x0, size, seed)
     except Exception as exc:  # a failure is a result
-        return {"size": size, "wall": time.perf_counter() - t0, "ok": False,
+        return {"size": size, "wall": CLOCK() - t0, "ok": False,
                 "error": f"{type(exc).__name__}: {exc}"}
-    wall = time.perf_counter() - t0
+    wall = CLOCK() - t0
     tv, occ = tv_error(target, draws)
     return {"size": size, "wall": wall, "ok": True, "tv": tv, "occ": occ, **info}
 
@@ -371,7 +404,9 @@ def predict_size(runs, budget, min_size):
 
 def curve(name, spec, target, x0, seed, budgets, log):
     """Runs sized for each budget; a run over budget is repeated smaller, one under half of it larger."""
-    run, unit, pilot, min_size, _ = spec
+    run, unit, pilot, min_size, kind = spec
+    if kind == "samplers" and SIZE_BY == "tune":
+        unit = "tune"
     runs = [timed(run, target, x0, pilot, seed)]
     failed_at = {}
     log(f"  {name:10s} seed {seed}: pilot {pilot} {unit}: {fmt_run(runs[-1])}")
@@ -409,6 +444,8 @@ def fmt_run(r):
         extra += f", sampling_time {r['sampling_time']:.2f}s"
     if "round_trips" in r:
         extra += f", round trips {r['round_trips']}"
+    if "found" in r:
+        extra += f", modes found {r['found']}"
     return f"wall {r['wall']:.2f}s{extra}, TV {r['tv']:.4f}, occupancy {np.round(r['occ'], 3).tolist()}"
 
 
@@ -482,7 +519,20 @@ def main():
                     help="pairing of the sds linspace(0.5, 1.5, 5) with the weights 0.05..0.35")
     ap.add_argument("--separation", type=float, default=12.0,
                     help="closest pair of means, in units of the largest sd (default 12)")
+    ap.add_argument("--clock", default="wall", choices=("wall", "cpu"),
+                    help="budgets on the wall clock or on process CPU time (the harness protocol: "
+                         "cpu, with NUMBA_NUM_THREADS=1)")
+    ap.add_argument("--start", default="narrow", choices=("narrow", "uniform"),
+                    help="every chain at the mean of the 0.05 mode (default), or each chain "
+                         f"U[-{UNIFORM_HALFWIDTH:g}, {UNIFORM_HALFWIDTH:g}]^d per seed (the harness's "
+                         "init_positions; samplers methods only)")
+    ap.add_argument("--size-by", default="draws", choices=("draws", "tune"),
+                    help="what a samplers run's size scales: its draws (default tune) or its warm-up "
+                         f"(tune, with {TUNED_RUN_DRAWS} draws): mode discovery grows with the warm-up")
     args = ap.parse_args()
+    global CLOCK, SIZE_BY
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    SIZE_BY = args.size_by
     budgets = sorted(args.budgets or ([0.5, 1, 2] if args.quick else [0.5, 1, 2, 5, 10]))
     n_seeds = args.seeds or (1 if args.quick else 3)
     seeds = list(range(1, n_seeds + 1))
@@ -497,6 +547,9 @@ def main():
     x0 = target.means[START_COMPONENT].copy()
     check_numpy_logp(target)
     methods, notes = build_methods(args.methods)
+    if args.start == "uniform" and any(spec[4] != "samplers" for spec in methods.values()):
+        ap.error("--start uniform is for samplers methods only (the peers' runners take one point)")
+    print(f"clock: {args.clock}; start: {args.start}; runs sized by: {args.size_by}")
     for name, note in notes.items():
         print(f"note: {name}: {note}")
     print(f"budgets (s): {budgets}; seeds: {seeds}; chains: {CHAINS} (samplers, numpy-PT); "
@@ -518,7 +571,11 @@ def main():
         for name, spec in methods.items():
             per_seed = []
             for seed in seeds:
-                res, _ = curve(name, spec, target, x0, seed, budgets, lambda s: print(s, flush=True))
+                initial = (np.random.default_rng(10_000 + seed).uniform(
+                    -UNIFORM_HALFWIDTH, UNIFORM_HALFWIDTH, (CHAINS, DIM))
+                    if args.start == "uniform" else x0)
+                res, _ = curve(name, spec, target, initial, seed, budgets,
+                               lambda s: print(s, flush=True))
                 per_seed.append(res)
             table[name] = per_seed
     print(f"total measurement time: {time.perf_counter() - start:.0f}s")
@@ -536,6 +593,7 @@ def main():
         summary[name] = cells
         print(f"| {name} | " + " | ".join(c[0] for c in cells) + " |")
     print("(cell: mean / max TV over seeds; 'fail k' = k seeds raised; '-' = no run fitted the budget)")
+    discovery_table(table, budgets, target.n_components)
 
     # Goals
     print()
@@ -565,6 +623,27 @@ def main():
             ok = worst is not None and worst <= 0.01
             print(f"goal TV <= 0.01 within {budgets[-1]:g} s, {n}: mean {fmt(mean)}, max {fmt(worst)} -> "
                   f"{'met' if ok else 'NOT met'}")
+
+
+def discovery_table(table, budgets, n_components):
+    """For the mode-aware methods: per budget, the modes found by the largest run within it,
+    per seed (x found, . not), and the fraction of seeds that found each component."""
+    rows = {name: per_seed for name, per_seed in table.items()
+            if any(isinstance(r[b], dict) and "found" in r[b] for r in per_seed for b in budgets)}
+    if not rows:
+        return
+    print()
+    print("Components found (per seed; component k = weight " + "/".join(f"{w:g}" for w in WEIGHTS)
+          + "), and the fraction of seeds that found each")
+    print("| method | budget | per seed | fraction per component |")
+    print("|---|---|---|---|")
+    for name, per_seed in rows.items():
+        for b in budgets:
+            found = [r[b]["found"] if isinstance(r[b], dict) and "found" in r[b] else "?" * n_components
+                     for r in per_seed]
+            fraction = [np.mean([f[k] == "x" for f in found]) for k in range(n_components)]
+            print(f"| {name} | {b:g} s | {' '.join(found)} | "
+                  + " ".join(f"{v:.2f}" for v in fraction) + " |")
 
 
 def fmt(v):

@@ -28,8 +28,8 @@ from ..engine.state import reference_of, with_reference
 from ..kernels.adaptation import dual_averaging_restart, sa_restart_count
 from ..inference_data import swap_rejection
 from .evidence import log_ratios, log_z
-from .modes import (CLIMB_ITERATIONS, RUNAWAY, climb, discover, log_evidence_guess,
-                    mode_reference, mode_table, spread)
+from .modes import (BROAD_INFLATION, CLIMB_ITERATIONS, RUNAWAY, climb, log_evidence_guess,
+                    mode_reference, mode_table, spread, survey)
 from .reference import reference_logpdf
 
 __all__ = ["LadderAdaptation", "AdaptiveWeights", "FixedWeights", "ProgressiveWeights",
@@ -182,6 +182,9 @@ def _climb(target, x0, lp0):
 
 #: Draws of ``target.default_initial`` that mode discovery climbs from at the start.
 INITIAL_GUESSES = 32
+#: Target evaluations of mode discovery per warm-up round, as a multiple of the round's
+#: Langevin steps (all chains and replicas): discovery at most doubles the warm-up's cost.
+DISCOVERY_SHARE = 1.0
 
 
 class ModeDiscovery(Adaptation):
@@ -206,34 +209,54 @@ class ModeDiscovery(Adaptation):
     found in its run (a plan serves one run).
     """
 
-    def __init__(self, inner, switch, reference_betas):
+    def __init__(self, inner, switch, reference_betas, first_round):
         self.inner = inner
         self.switch = int(switch)
+        self.first_round = int(first_round)
         self.reference_betas = np.ascontiguousarray(reference_betas, dtype=np.float64)
         self.modes = []
         self.climbs = 0
+        self.evaluations = 0
 
     def start(self, target, state, settings):
         # The starts, and as many draws of the target's default initial distribution
         # (from the run's own stream keys: reproducible): where the run was told to look.
-        rng = np.random.default_rng([int(k) for k in state.keys[0]])
-        guesses = np.array([np.asarray(target.default_initial(rng), dtype=np.float64).reshape(-1)
+        self.rng = np.random.default_rng([int(k) for k in state.keys[0]])
+        guesses = np.array([np.asarray(target.default_initial(self.rng), dtype=np.float64).reshape(-1)
                             for _ in range(INITIAL_GUESSES)])
         points = np.unique(np.concatenate([state.x.reshape(-1, state.x.shape[2]), guesses]),
                            axis=0)
-        self.modes, self.climbs = discover(target, points, [])
+        self.steps = int(state.steps.max())
+        # The widest spread seen so far (starts, then the replicas of every level):
+        # the defensive part never shrinks below it, so that a region the chains
+        # left (the starts on the far side of a barrier) stays within reach.
+        self.seen = spread(points, [])[1]
+        # Where the run was told to look: discovery keeps drawing starts there, also
+        # once the defensive part has moved to the modes found (a heavy mode's basin
+        # swallows the climbs from around it).  The spread of the starts and of the
+        # guesses apart: many guesses must not shrink the spread of a few starts.
+        starts = state.x.reshape(-1, state.x.shape[2])
+        self.start_region = (spread(points, [])[0], BROAD_INFLATION * np.maximum(
+            spread(starts, [])[1], spread(guesses, [])[1]))
+        self._survey(target, state, points, points, None, self.first_round)
         # The region the run may explore: RUNAWAY times the spread of the starts and
         # the modes around their centre.  A replica beyond it on the classic path
         # means improper or runaway hot levels (a heavy tail): discovery stops there.
         self.centre, scale = spread(points, self.modes)
         self.radius = RUNAWAY * float(np.sqrt(np.sum(scale)))
-        # The widest spread seen so far (starts, then the replicas of every level):
-        # the defensive part never shrinks below it, so that a region the chains
-        # left (the starts on the far side of a barrier) stays within reach.
-        self.seen = spread(points, [])[1]
         if self.inner is not None:
             settings = self.inner.start(target, state, settings)
         return settings
+
+    def _survey(self, target, state, starts, points, seen, steps):
+        """Discovery (``modes.survey``) from ``starts`` and draws of the widened defensive
+        Gaussian over ``points``, with ``DISCOVERY_SHARE`` times the target evaluations of
+        ``steps`` Langevin steps of every replica."""
+        budget = DISCOVERY_SHARE * steps * state.x.shape[0] * state.x.shape[1]
+        self.modes, climbs, evals = survey(target, self.rng, starts, self.modes, points, seen,
+                                           self.start_region, budget)
+        self.climbs += climbs
+        self.evaluations += evals
 
     def adapt(self, target, state, settings, acc, last):
         on_path = settings.ref_weights.size > 0
@@ -249,10 +272,12 @@ class ModeDiscovery(Adaptation):
             inside = np.linalg.norm(points - self.centre, axis=1) <= self.radius
         known = len(self.modes)
         kept = np.concatenate([points[inside], explored[near]])
-        self.modes, climbs = discover(target, kept, self.modes)
+        steps = int(state.steps.max())
+        self._survey(target, state, kept, np.vstack([points[inside], self.centre]), self.seen,
+                     steps - self.steps)
+        self.steps = steps
         if kept.shape[0] > 1:
             self.seen = np.maximum(self.seen, spread(kept, [])[1])
-        self.climbs += climbs
         runaway = not inside.all()
         if not on_path and (runaway or int(state.steps.min()) >= self.switch):
             if runaway:

@@ -105,7 +105,7 @@ class TemperingSampler(Sampler):
             rounds, switch = mode_rounds(tune)
             betas = self.betas if self.betas is not None else ladders.reference_ladder(
                 ladders.default_ladder(target.dim).size)
-            adaptation = ModeDiscovery(adaptation, switch, betas)
+            adaptation = ModeDiscovery(adaptation, switch, betas, rounds[0])
             reference = no_reference(target.dim)  # room for one; none during discovery
             kwargs.setdefault("explored_positions", EXPLORED_POSITIONS)
         kwargs.setdefault("rounds", rounds)

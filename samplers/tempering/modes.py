@@ -32,9 +32,10 @@ import numpy as np
 
 from .reference import reference_arrays
 
-__all__ = ["Mode", "climb", "laplace", "discover", "mode_reference", "mode_table", "spread",
-           "laplace_weights", "DEFENSIVE_WEIGHT",
-           "BROAD_INFLATION", "CLIMB_ITERATIONS", "MAX_CLIMBS"]
+__all__ = ["Mode", "climb", "laplace", "ascend", "discover", "search_starts", "survey",
+           "mode_reference", "defensive", "mode_table", "spread", "laplace_weights",
+           "inside_bound", "DEFENSIVE_WEIGHT", "BROAD_INFLATION", "CLIMB_ITERATIONS",
+           "MAX_POLISH"]
 
 #: Weight of the broad defensive component of the mode-aware reference.
 DEFENSIVE_WEIGHT = 0.5
@@ -42,8 +43,20 @@ DEFENSIVE_WEIGHT = 0.5
 BROAD_INFLATION = 4.0
 #: L-BFGS iterations per climb.
 CLIMB_ITERATIONS = 200
-#: Climbs per discovery (the starts farthest from known modes first).
-MAX_CLIMBS = 32
+#: End points of the compiled ascent polished by L-BFGS per discovery (the highest first).
+MAX_POLISH = 32
+#: Target evaluations per climb of the compiled ascent (``kernels.ascent``).
+ASCENT_EVALS = 200
+#: The ascent has stalled when its step is below this fraction of ``max(1, max |x_i|)``.
+ASCENT_TOLERANCE = 1e-6
+#: The ascent's first step, as a fraction of the root-mean-square defensive sd.
+ASCENT_LENGTH = 0.1
+#: Range of the log-uniform sd multiplier of the defensive Gaussian in ``search_starts``.
+SEARCH_SCALES = (0.5, 2.0)
+#: Range of the log-uniform sd multiplier of a known mode's Laplace Gaussian in ``search_starts``.
+MODE_SCALES = (2.0, 8.0)
+#: Starts drawn and climbed at a time by ``survey``.
+SEARCH_CHUNK = 16384
 #: Replicas farther than this many times the spread of the starts and modes (``spread``)
 #: from their centre have run off (improper hot levels of the classic path).
 RUNAWAY = 100.0
@@ -116,32 +129,66 @@ def _mahalanobis2(mode, x):
     return np.einsum("na,na->n", r, np.linalg.solve(mode.cov, r.T).T)
 
 
-def discover(target, points, modes, max_climbs=MAX_CLIMBS):
-    """The known ``modes`` plus those L-BFGS finds from ``points`` (n, d).
+def inside_bound(d):
+    """The chi-square bound ``d + 3 sqrt(2 d)`` of a mode's ellipse: a point with
+    ``|U_k (x - m_k)|^2`` below it is in mode ``k`` (the 99.9th percentile for d >= 2)."""
+    return d + 3.0 * np.sqrt(2.0 * d)
 
-    Points inside a known mode's ellipse are skipped; of the others at most
-    ``max_climbs`` are climbed, the farthest from the known modes first.
-    Returns ``(modes, climbs)``.
+
+def ascend(target, starts, modes, length, max_evals=ASCENT_EVALS, budget=None):
+    """The compiled ascent (``kernels.ascent``) from the rows of ``starts`` (n, d), stopping
+    in the ellipses of the known ``modes``; at most ``budget`` target evaluations (the climb
+    that crosses it finishes).  Returns ``(x, log p, status, n_climbed, evaluations)``."""
+    from ..engine.compile import _resolve, compile_for
+    from ..kernels.ascent import ascend as kernel
+    from ..targets.interface import call_target
+
+    starts = np.ascontiguousarray(starts, dtype=np.float64)
+    n, d = starts.shape
+    factors = (reference_arrays(np.array([m.location for m in modes]),
+                                np.array([m.cov for m in modes]), np.ones(len(modes))).factors
+               if modes else np.zeros((0, 2 * d + 1, d)))
+    x = np.empty_like(starts)
+    lp = np.empty(n)
+    status = np.empty(n, dtype=np.int64)
+    which = np.empty(n, dtype=np.int64)
+    limit = np.iinfo(np.int64).max if budget is None else int(budget)
+    args = (starts, factors, float(inside_bound(d)), float(length), int(max_evals),
+            ASCENT_TOLERANCE, limit, x, lp, status, which)
+    compiled, signatures = compile_for(kernel, target, args)
+    climbed, evals = compiled(_resolve(call_target, signatures[0]), target.handle(), *args)
+    target.raise_python_error()
+    return x[:climbed], lp[:climbed], status[:climbed], int(climbed), int(evals)
+
+
+def discover(target, starts, modes, length, budget=None, max_polish=MAX_POLISH):
+    """The known ``modes`` plus those found from the rows of ``starts``.
+
+    Every start is climbed by the compiled ascent (:func:`ascend`; a climb that
+    enters a known mode's ellipse stops there); the end points outside every known
+    ellipse are polished by L-BFGS (:func:`climb`) and kept when :func:`laplace` finds a
+    mode there: the highest first, at most ``max_polish``, skipping those inside the
+    ellipse of a mode found meanwhile.  Returns ``(modes, climbs, evaluations)``.
     """
-    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    points = points[np.all(np.isfinite(points), axis=1)]
-    d = points.shape[1]
-    inside = d + 3.0 * np.sqrt(2.0 * d)
+    from ..kernels.ascent import FAILED, KNOWN
+
+    starts = np.atleast_2d(np.asarray(starts, dtype=np.float64))
+    starts = starts[np.all(np.isfinite(starts), axis=1)]
     modes = list(modes)
-    if modes:
-        distance = np.min([_mahalanobis2(mode, points) for mode in modes], axis=0)
-        order = np.argsort(-distance)
-        candidates = points[order][distance[order] > inside]
-    else:
-        candidates = points
-    climbs = 0
-    for x0 in candidates:
-        if climbs >= max_climbs:
+    if starts.shape[0] == 0:
+        return modes, 0, 0
+    x, lp, status, climbed, evals = ascend(target, starts, modes, length, budget=budget)
+    keep = (status != KNOWN) & (status != FAILED) & np.isfinite(lp)
+    x, lp = x[keep], lp[keep]
+    bound = inside_bound(starts.shape[1])
+    polished = 0
+    for i in np.argsort(-lp, kind="stable"):
+        if polished >= max_polish:
             break
-        if modes and min(_mahalanobis2(mode, x0)[0] for mode in modes) <= inside:
-            continue  # an earlier climb found this start's mode
-        climbs += 1
-        m, log_p, converged = climb(target, x0)
+        if any(_mahalanobis2(mode, x[i])[0] <= bound for mode in modes):
+            continue  # a mode found from an earlier end point
+        polished += 1
+        m, log_p, converged = climb(target, x[i])
         if not converged:
             continue
         if any(_mahalanobis2(mode, m)[0] < 1.0 for mode in modes):
@@ -150,25 +197,81 @@ def discover(target, points, modes, max_climbs=MAX_CLIMBS):
         if mode is None or any(_mahalanobis2(mode, known.location)[0] < 1.0 for known in modes):
             continue
         modes.append(mode)
-    return modes, climbs
+    return modes, climbed, evals
 
 
-def mode_reference(modes, points, defensive=DEFENSIVE_WEIGHT, seen=None):
-    """The arrays of ``(1 - defensive) sum_k w_k N(m_k, S_k) + defensive N(mu, V)``
-    (module docstring); only the defensive part when no mode is known.  ``seen``: a
-    floor for ``V`` before inflation (the widest spread the run has seen)."""
+def search_starts(rng, n, modes, regions):
+    """``n`` starts for discovery: exact draws of a widened version of the reference.
+
+    Each start comes, with equal probabilities, from one of the broad Gaussians
+    ``regions`` (pairs ``(mu, var)``, diagonal: the reference's defensive part, the
+    region of the run's starts) as ``N(mu, s^2 diag(var))``, or (when modes are known)
+    from ``N(m_k, s^2 S_k)`` around a known mode picked uniformly (every mode alike:
+    a missed mode may lie next to a light one).  The scale ``s`` is log-uniform on
+    ``SEARCH_SCALES`` (regions) and ``MODE_SCALES`` (modes): a scale mixture, so that
+    the region between the modes and the neighbourhood of each are covered whatever
+    their sizes.
+    """
+    d = regions[0][0].size
+    z = rng.standard_normal((n, d))
+    sources = len(regions) + (1 if modes else 0)
+    source = rng.integers(0, sources, n)
+    near = source == len(regions)
+    scale = np.exp(rng.uniform(*np.log(SEARCH_SCALES), n))
+    scale[near] = np.exp(rng.uniform(*np.log(MODE_SCALES), int(near.sum())))
+    out = np.empty((n, d))
+    for j, (mu, var) in enumerate(regions):
+        rows = source == j
+        out[rows] = mu + scale[rows, None] * np.sqrt(var) * z[rows]
+    if modes:
+        pick = rng.integers(0, len(modes), n)
+        for k, mode in enumerate(modes):
+            rows = near & (pick == k)
+            out[rows] = mode.location + scale[rows, None] * (z[rows] @ np.linalg.cholesky(mode.cov).T)
+    return out
+
+
+def survey(target, rng, starts, modes, points, seen, region, budget):
+    """Discovery with a budget of ``budget`` target evaluations: :func:`discover` from
+    ``starts`` (the chains' states), then from :func:`search_starts` in chunks of
+    ``SEARCH_CHUNK`` until the budget is spent, each chunk around the modes known by
+    then (and stopping early in them); its broad Gaussians are the :func:`defensive`
+    one of ``points`` and ``seen`` and ``region`` (``(mu, var)``: where the run started).
+    Returns ``(modes, climbs, evaluations)``."""
+    mu, var = defensive(modes, points, seen)
+    length = ASCENT_LENGTH * float(np.sqrt(np.mean(var)))
+    modes, climbs, spent = discover(target, starts, modes, length)
+    while spent < budget:
+        draws = search_starts(rng, SEARCH_CHUNK, modes, [defensive(modes, points, seen), region])
+        modes, more, evals = discover(target, draws, modes, length, budget=budget - spent)
+        climbs += more
+        spent += evals
+    return modes, climbs, spent
+
+
+def defensive(modes, points, seen=None):
+    """``(mu, V)``, the centre and diagonal variance of the defensive Gaussian: the
+    :func:`spread` of ``points`` and ``modes`` (its variance at least ``seen``, the widest
+    spread the run has seen), the variance inflated by ``BROAD_INFLATION``."""
     mu, var = spread(points, modes)
     if seen is not None:
         var = np.maximum(var, seen)
-    var = BROAD_INFLATION * np.maximum(var, 1e-8 * max(1.0, float(np.max(var))))
+    return mu, BROAD_INFLATION * np.maximum(var, 1e-8 * max(1.0, float(np.max(var))))
+
+
+def mode_reference(modes, points, defensive_weight=DEFENSIVE_WEIGHT, seen=None):
+    """The arrays of ``(1 - delta) sum_k w_k N(m_k, S_k) + delta N(mu, V)``
+    (module docstring; ``delta = defensive_weight``, ``(mu, V)`` from :func:`defensive`);
+    only the defensive part when no mode is known."""
+    mu, var = defensive(modes, points, seen)
     means = [mu]
     covs = [np.diag(var)]
     weights = [1.0]
     if modes:
-        w = (1.0 - defensive) * laplace_weights(modes)
+        w = (1.0 - defensive_weight) * laplace_weights(modes)
         means += [mode.location for mode in modes]
         covs += [mode.cov for mode in modes]
-        weights = [defensive] + list(w)
+        weights = [defensive_weight] + list(w)
     return reference_arrays(np.array(means), np.array(covs), np.array(weights),
                             name="reference='modes'")
 
