@@ -104,7 +104,8 @@ class TemperingVar:
     MODE_LOG_P = "mode_log_p"
     MODE_LAPLACE_WEIGHT = "mode_laplace_weight"
     MODE_OCCUPANCY = "mode_occupancy"
-    MODES = (MODE_LOCATION, MODE_LOG_P, MODE_LAPLACE_WEIGHT, MODE_OCCUPANCY)
+    MODE_OCCUPANCY_SE = "mode_occupancy_se"
+    MODES = (MODE_LOCATION, MODE_LOG_P, MODE_LAPLACE_WEIGHT, MODE_OCCUPANCY, MODE_OCCUPANCY_SE)
 
 
 def arviz():

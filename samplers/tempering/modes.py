@@ -33,10 +33,19 @@ import numpy as np
 from .reference import reference_arrays
 
 __all__ = ["Mode", "climb", "laplace", "ascend", "discover", "search_starts", "survey",
-           "mode_reference", "defensive", "mode_table", "spread", "laplace_weights",
+           "mode_reference", "defensive", "mode_table", "occupancy_message", "spread",
+           "laplace_weights", "OCCUPANCY_FACTOR", "OCCUPANCY_SE",
            "inside_bound", "DEFENSIVE_WEIGHT", "BROAD_INFLATION", "CLIMB_ITERATIONS",
            "MAX_POLISH"]
 
+#: ``occupancy_message``: a mode's beta = 1 occupancy and Laplace weight disagree when their
+#: ratio (each plus ``OCCUPANCY_FLOOR``) is beyond this factor either way...
+OCCUPANCY_FACTOR = 10.0
+#: ... and they differ by more than this many standard errors of the occupancy.
+OCCUPANCY_SE = 5.0
+#: Added to occupancy and weight before their ratio: modes below a few percent either way
+#: are not judged (their Laplace weights are the least reliable and their occupancy noisy).
+OCCUPANCY_FLOOR = 0.02
 #: Weight of the broad defensive component of the mode-aware reference.
 DEFENSIVE_WEIGHT = 0.5
 #: Variance of the defensive component, as a multiple of the states' spread.
@@ -303,21 +312,62 @@ def spread(points, modes):
 
 def mode_table(modes, draws):
     """The ``tempering`` group's mode variables (``inference_data.TemperingVar.MODES``):
-    location, log p, Laplace weight (normalised Laplace mass) and occupancy, the
-    fraction of the beta = 1 ``draws`` (n, d) whose nearest mode, in the Mahalanobis
-    distance of each mode's Laplace covariance, is that mode."""
+    location, log p, Laplace weight (normalised Laplace mass), occupancy, the
+    fraction of the beta = 1 ``draws`` (C, n, d) whose nearest mode, in the Mahalanobis
+    distance of each mode's Laplace covariance, is that mode, and its standard error:
+    the spread of the chains' own occupancies over sqrt(C) (independent chains), never
+    below the binomial ``sqrt(o (1 - o) / N)`` of all ``N`` draws (with ``o`` clipped to
+    ``[1/N, 1 - 1/N]``: chains that all agree, on a mode none visited say, do not make it 0)."""
     from ..inference_data import TemperingVar as V
 
     if not modes:
         return {}
-    draws = np.asarray(draws, dtype=np.float64).reshape(-1, modes[0].location.size)
-    distance = np.array([_mahalanobis2(mode, draws) for mode in modes])
-    nearest = np.argmin(distance, axis=0)
-    occupancy = np.bincount(nearest, minlength=len(modes)) / max(nearest.size, 1)
+    d = modes[0].location.size
+    draws = np.asarray(draws, dtype=np.float64)
+    draws = draws.reshape((-1,) + draws.shape[-2:]) if draws.ndim == 3 else draws.reshape(1, -1, d)
+    chains, n = draws.shape[:2]
+    distance = np.array([_mahalanobis2(mode, draws.reshape(-1, d)) for mode in modes])
+    nearest = np.argmin(distance, axis=0).reshape(chains, n)
+    per_chain = np.array([np.bincount(row, minlength=len(modes)) / max(n, 1) for row in nearest])
+    occupancy = per_chain.mean(axis=0)
+    total = max(chains * n, 1)
+    o = np.clip(occupancy, 1.0 / total, 1.0 - 1.0 / total)
+    se = np.sqrt(o * (1.0 - o) / total)
+    if chains > 1:
+        se = np.maximum(se, per_chain.std(axis=0, ddof=1) / np.sqrt(chains))
     return {V.MODE_LOCATION: (("mode", "mode_dim"), np.array([m.location for m in modes])),
             V.MODE_LOG_P: (("mode",), np.array([m.log_p for m in modes])),
             V.MODE_LAPLACE_WEIGHT: (("mode",), laplace_weights(modes)),
-            V.MODE_OCCUPANCY: (("mode",), occupancy)}
+            V.MODE_OCCUPANCY: (("mode",), occupancy),
+            V.MODE_OCCUPANCY_SE: (("mode",), se)}
+
+
+def occupancy_message(group):
+    """A warning (else ``None``) when a mode's beta = 1 occupancy in the ``tempering`` group
+    disagrees with its Laplace weight far beyond the Monte Carlo error: their ratio (each
+    plus ``OCCUPANCY_FLOOR``) beyond ``OCCUPANCY_FACTOR`` either way and their difference
+    above ``OCCUPANCY_SE`` standard errors.  A Laplace weight is only a local Gaussian
+    fit (a Student-t mode's was 8x too small, and the path still weighed it right), hence
+    the wide margin; beyond it, either the mode is far from Gaussian or the chains did
+    not move between modes in proportion (a mode found late, a poor path)."""
+    from ..inference_data import TemperingVar as V
+
+    if V.MODE_OCCUPANCY_SE not in group:
+        return None
+    o = group[V.MODE_OCCUPANCY].values
+    w = group[V.MODE_LAPLACE_WEIGHT].values
+    se = group[V.MODE_OCCUPANCY_SE].values
+    ratio = (o + OCCUPANCY_FLOOR) / (w + OCCUPANCY_FLOOR)
+    bad = (np.abs(np.log(ratio)) > np.log(OCCUPANCY_FACTOR)) & (np.abs(o - w) > OCCUPANCY_SE * se)
+    if not bad.any():
+        return None
+    shown = "; ".join(f"mode {k} (log p {group[V.MODE_LOG_P].values[k]:.4g}): occupancy "
+                      f"{o[k]:.3g} +- {se[k]:.2g}, Laplace weight {w[k]:.3g}"
+                      for k in np.flatnonzero(bad)[:4])
+    return (f"the beta = 1 occupancy of the modes found disagrees with their Laplace weights: "
+            f"{shown}.  Either the mode is far from Gaussian (heavy tails, skew, a ridge) or "
+            "the chains did not mix between modes: check tempering_summary (round trips, "
+            "swap acceptance) and run longer (a larger tune finds modes earlier)")
 
 
 def log_evidence_guess(modes):

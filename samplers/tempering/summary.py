@@ -62,6 +62,8 @@ class TemperingSummary:
             modes = {"log_p": ds[V.MODE_LOG_P].values,
                      "laplace_weight": ds[V.MODE_LAPLACE_WEIGHT].values,
                      "occupancy": ds[V.MODE_OCCUPANCY].values}
+            if V.MODE_OCCUPANCY_SE in ds:
+                modes["occupancy_se"] = ds[V.MODE_OCCUPANCY_SE].values
             for j in range(min(location.shape[1], SHOWN_COORDINATES)):
                 modes[f"x[{j}]"] = location[:, j]
             self.modes = pd.DataFrame(modes, index=pd.RangeIndex(location.shape[0], name="mode"))

@@ -46,3 +46,43 @@ def test_survey_finds_both_modes_from_one_start():
     order = np.argsort([m.location[0] for m in found])
     np.testing.assert_allclose([found[i].location for i in order], TARGET.means, atol=1e-4)
     np.testing.assert_allclose(md.laplace_weights([found[i] for i in order]), [0.3, 0.7], atol=1e-3)
+
+
+def _known_modes(weights):
+    """The two modes of ``TARGET`` with Laplace masses in the ratio of ``weights``."""
+    return [md.Mode(m, 0.0, c, float(np.log(w))) for m, c, w in
+            zip(TARGET.means, TARGET.covs, weights)]
+
+
+def test_mode_table_occupancy_and_its_error_from_the_chains():
+    """Chain 0 sits in mode 0, chain 1 in mode 1: the pooled occupancy is 1/2 each, and its
+    error is the chains' spread, 0.5 / sqrt(2), not the binomial sqrt(1/4 / 2000)."""
+    from samplers.inference_data import TemperingVar as V
+    rng = np.random.default_rng(1)
+    draws = np.stack([TARGET.means[c] + 0.1 * rng.standard_normal((1000, 2)) for c in (0, 1)])
+    table = md.mode_table(_known_modes([0.3, 0.7]), draws)
+    np.testing.assert_allclose(table[V.MODE_OCCUPANCY][1], [0.5, 0.5])
+    np.testing.assert_allclose(table[V.MODE_OCCUPANCY_SE][1], 0.5, rtol=1e-12)
+    np.testing.assert_allclose(table[V.MODE_LAPLACE_WEIGHT][1], [0.3, 0.7])
+    # Chains that agree: the binomial floor, never 0 (here for a mode nobody visited).
+    table = md.mode_table(_known_modes([0.3, 0.7]), draws[[1, 1]])
+    np.testing.assert_allclose(table[V.MODE_OCCUPANCY][1], [0.0, 1.0])
+    np.testing.assert_allclose(table[V.MODE_OCCUPANCY_SE][1], np.sqrt(1 / 2000 * (1 - 1 / 2000) / 2000))
+
+
+def test_occupancy_far_from_the_laplace_weights_is_warned_about():
+    import xarray as xr
+    from samplers.inference_data import TemperingVar as V
+
+    def group(occupancy, se, weights):
+        return xr.Dataset({V.MODE_OCCUPANCY: ("mode", occupancy), V.MODE_OCCUPANCY_SE: ("mode", se),
+                           V.MODE_LAPLACE_WEIGHT: ("mode", weights),
+                           V.MODE_LOG_P: ("mode", [-1.0, -2.0, -3.0])})
+
+    # A Student-t mode's Laplace weight 8x too small (measured): within the margin.
+    assert md.occupancy_message(group([0.2, 0.4, 0.4], [0.01] * 3, [0.025, 0.49, 0.485])) is None
+    # A mode with Laplace weight 0.3 the chains never visit: warned, naming it.
+    message = md.occupancy_message(group([0.0, 0.5, 0.5], [0.0005, 0.01, 0.01], [0.3, 0.35, 0.35]))
+    assert message is not None and "mode 0 (log p -1)" in message and "mode 1" not in message
+    # The same with an occupancy error as large as the difference: Monte Carlo noise.
+    assert md.occupancy_message(group([0.0, 0.5, 0.5], [0.1, 0.1, 0.1], [0.3, 0.35, 0.35])) is None
