@@ -55,18 +55,27 @@ def targets():
 
 
 def variance_error(idata, name, truth):
-    az = arviz()
+    """:func:`relative_variance_error` of the draws of ``name``, and the mean step size."""
     x = idata.posterior[name].values
-    chains, draws = x.shape[:2]
-    x = x.reshape(chains, draws, -1)
-    centred = (x - x.reshape(-1, x.shape[-1]).mean(axis=0)) ** 2
-    ess = np.array([float(az.ess(centred[..., i])) for i in range(x.shape[-1])])
-    var = centred.reshape(-1, x.shape[-1]).mean(axis=0)
-    sd_of_square = centred.reshape(-1, x.shape[-1]).std(axis=0)
+    mean, worst, mcse = relative_variance_error(x.reshape(x.shape[0], x.shape[1], -1), truth)
+    return mean, worst, mcse, float(idata.sample_stats["step_size"].values.mean())
+
+
+def relative_variance_error(x, truth):
+    """Of draws ``x`` (chains, draws, d) against the true variances ``truth`` (d,): the mean
+    over coordinates of ``var / truth - 1``, and at the coordinate where that error is
+    largest in Monte Carlo standard errors, the error and its MCSE (from the bulk ESS of
+    the centred squares, ArviZ)."""
+    az = arviz()
+    d = x.shape[-1]
+    centred = (x - x.reshape(-1, d).mean(axis=0)) ** 2
+    ess = np.array([float(az.ess(centred[..., i])) for i in range(d)])
+    var = centred.reshape(-1, d).mean(axis=0)
+    sd_of_square = centred.reshape(-1, d).std(axis=0)
     mcse = sd_of_square / np.sqrt(ess) / truth
     rel = var / truth - 1.0
     worst = int(np.argmax(np.abs(rel) / mcse))
-    return rel.mean(), rel[worst], mcse[worst], float(idata.sample_stats["step_size"].values.mean())
+    return rel.mean(), rel[worst], mcse[worst]
 
 
 def main():
