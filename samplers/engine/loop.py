@@ -165,7 +165,8 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
 
         # Keep a few positions of the round, the replicas in turn (mode discovery).
         if tuning and acc.explored.shape[1] > 0:
-            _keep_explored(acc.explored[c], state.x[c], settings.round_first, settings.round_len, s)
+            _keep_explored(acc.explored[c], acc.explored_level[c], state.x[c], state.level[c],
+                           settings.round_first, settings.round_len, s)
 
         # Communicate: level moves or swaps, every steps_per_swap steps.
         if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
@@ -296,14 +297,16 @@ REFRESH_TYPE = types.FunctionType(types.float64(
 
 
 @jit
-def _keep_explored(explored, x, round_first, round_len, s):
+def _keep_explored(explored, explored_level, x, level, round_first, round_len, s):
     """Row ``k`` of ``explored`` (one chain's) at round step ``k * interval``: replica
-    ``k % R`` of ``x`` (the chain's replicas)."""
+    ``k % R`` of ``x`` (the chain's replicas), its level (of ``level``) in ``explored_level``."""
     n_kept = explored.shape[0]
     interval = max(round_len // n_kept, 1)
     k = s - round_first
     if k % interval == 0 and k // interval < n_kept:
-        copy_into(x[(k // interval) % x.shape[0]], explored[k // interval])
+        r = (k // interval) % x.shape[0]
+        copy_into(x[r], explored[k // interval])
+        explored_level[k // interval] = level[r]
 
 
 @jit(inline="always")

@@ -84,6 +84,7 @@ class Accumulators(NamedTuple):
                              # (int8, or int16 for ladders of more than 127 levels)
     explored: np.ndarray     # (C, S, d) tuning rounds: S positions spread over the round, the
                              # replicas taken in turn (for mode discovery; S = 0: none kept)
+    explored_level: np.ndarray  # (C, S) the level of each kept position, -1 until written
 
 
 class DrawRecord(NamedTuple):
@@ -139,7 +140,8 @@ def level_dtype(n_levels):
 
 def new_accumulators(n_chains, n_levels, trace_len=0, explored=(0, 0)):
     """Zeroed accumulators; ``trace_len`` entries of level trace per chain, -1 until written;
-    ``explored = (S, d)``: room for S positions of every chain (NaN until written)."""
+    ``explored = (S, d)``: room for S positions of every chain (NaN until written) and their
+    levels (-1 until written)."""
     stone = np.zeros((n_chains, n_levels, N_BATCHES, 4))
     stone[..., 0] = -np.inf
     return Accumulators(
@@ -147,7 +149,8 @@ def new_accumulators(n_chains, n_levels, trace_len=0, explored=(0, 0)):
         occupancy=np.zeros((n_chains, n_levels)), round_trips=np.zeros(n_chains, dtype=np.int64),
         stone=stone, stone_reverse=stone.copy(),
         level_trace=np.full((n_chains, trace_len), -1, dtype=level_dtype(n_levels)),
-        explored=np.full((n_chains,) + tuple(explored), np.nan))
+        explored=np.full((n_chains,) + tuple(explored), np.nan),
+        explored_level=np.full((n_chains, explored[0]), -1, dtype=level_dtype(n_levels)))
 
 
 def new_draw_record(n_chains, n, dim, level=False, n_steps=False):

@@ -17,6 +17,7 @@ from ..sampler import Sampler
 from . import evidence, tails
 from .adaptation import ModeDiscovery, mode_rounds
 from .modes import occupancy_message
+from .variational import STATES_PER_LEVEL, VariationalReference
 from .reference import as_reference
 
 __all__ = ["TemperingSampler"]
@@ -102,7 +103,12 @@ class TemperingSampler(Sampler):
             raise ValueError("reference paths need a target evaluated one point at a time: "
                              "this target evaluates batches (batch_logp_grad); use reference=None")
         rounds = doubling_rounds(tune) if self.adapt_ladder else single_round(tune)
-        if isinstance(reference, str):  # "modes": discovery, then the reference path
+        if reference == "variational":  # the reference path, q refitted after every round
+            rounds = doubling_rounds(tune)
+            adaptation = VariationalReference(adaptation)
+            reference = no_reference(target.dim)  # room for one; set by the adaptation's start
+            kwargs.setdefault("explored_positions", STATES_PER_LEVEL * self.ladder(target).size)
+        elif isinstance(reference, str):  # "modes": discovery, then the reference path
             rounds, switch = mode_rounds(tune)
             betas = self.betas if self.betas is not None else ladders.reference_ladder(
                 ladders.default_ladder(target.dim).size)

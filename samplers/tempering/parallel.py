@@ -37,7 +37,7 @@ class ParallelTempering(TemperingSampler):
     adapt_ladder : bool, optional
         Equalise the swap rejection between neighbours during warm-up;
         default: when ``betas`` is not given.
-    reference : None, "modes", Gaussian or GaussianMixture
+    reference : None, "modes", "variational", Gaussian or GaussianMixture
         The path (``tempering.reference``): ``None``, the classic ``p^beta``;
         else ``q^(1-beta) p^beta`` from a normalised reference ``q``, whose
         level ``beta = 0`` is refreshed by an exact draw at every step, and

@@ -25,7 +25,9 @@ normalised Gaussian mixture with exact draws, so:
   prior, say);
 * ``"modes"``: a mode-aware reference built during warm-up
   (``tempering.modes``): a Laplace approximation at every mode discovered by
-  L-BFGS from the chains' states, plus a broad defensive component.
+  L-BFGS from the chains' states, plus a broad defensive component;
+* ``"variational"``: a Gaussian refitted to the beta = 1 states after every
+  warm-up round (``tempering.variational``; Surjanovic et al. 2022).
 """
 import numpy as np
 
@@ -35,7 +37,7 @@ from ..targets import Gaussian, GaussianMixture
 __all__ = ["reference_arrays", "as_reference", "REFERENCE_KINDS", "reference_logpdf"]
 
 #: The string values ``reference=`` accepts.
-REFERENCE_KINDS = ("modes",)
+REFERENCE_KINDS = ("modes", "variational")
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -97,7 +99,8 @@ def as_reference(reference, dim):
         means, covs, weights = means[keep], covs[keep], weights[keep]
     else:
         raise TypeError(
-            "reference must be None, 'modes', a samplers.Gaussian or a samplers.GaussianMixture "
+            "reference must be None, 'modes', 'variational', a samplers.Gaussian or a "
+            "samplers.GaussianMixture "
             f"(a normalised density with exact draws), got {type(reference).__name__}")
     if dim is not None and means.shape[1] != dim:
         raise ValueError(f"reference has dimension {means.shape[1]}, the target has dim {dim}")

@@ -75,7 +75,7 @@ class SimulatedTempering(TemperingSampler):
     adapt_ladder : bool, optional
         Equalise the level-move rejection between neighbours during warm-up;
         default: when ``betas`` is not given (not with ``"paper"`` weights).
-    reference : None, "modes", Gaussian or GaussianMixture
+    reference : None, "modes", "variational", Gaussian or GaussianMixture
         The path (``tempering.reference``): ``None``, the classic ``p^beta``;
         else ``q^(1-beta) p^beta`` from a normalised reference ``q``: at level
         ``beta = 0`` every step is an exact draw from ``q``.
@@ -99,9 +99,10 @@ class SimulatedTempering(TemperingSampler):
             if log_weights == "paper" and adapt_ladder:
                 raise ValueError("adapt_ladder=True cannot be combined with log_weights='paper' "
                                  "(its warm-up rounds open one level at a time)")
-            if log_weights == "paper" and reference == "modes":
-                raise ValueError("reference='modes' cannot be combined with log_weights='paper' "
-                                 "(the reference changes between the rounds that set the weights)")
+            if log_weights == "paper" and reference in ("modes", "variational"):
+                raise ValueError(f"reference={reference!r} cannot be combined with log_weights="
+                                 "'paper' (the reference changes between the rounds that set the "
+                                 "weights)")
             if log_weights == "paper":
                 adapt_ladder = False
             self.fixed_weights = None
