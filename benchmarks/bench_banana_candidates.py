@@ -55,8 +55,9 @@ import numpy as np
 
 from bench_ula_bias import relative_variance_error
 from samplers.inference_data import arviz
+# The package's dual averaging, one iteration on [log_hbar, H, mu, m]: the prototypes tune as it does.
+from samplers.kernels.adaptation import dual_averaging_update as _dual_averaging
 
-GAMMA, T0, KAPPA = 0.05, 10.0, 0.75
 
 
 @numba.njit(cache=True)
@@ -99,19 +100,6 @@ TARGETS = {
 @numba.njit(cache=True)
 def _accept(log_alpha):
     return min(1.0, np.exp(log_alpha)) if np.isfinite(log_alpha) else 0.0
-
-
-@numba.njit(cache=True)
-def _dual_averaging(da, accept, target):
-    """One dual-averaging iteration on ``da = [log_hbar, H, mu, m]``; returns the next step."""
-    da[3] += 1.0
-    m = da[3]
-    w = 1.0 / (m + T0)
-    da[1] = (1.0 - w) * da[1] + w * (target - accept)
-    log_h = da[2] - np.sqrt(m) / GAMMA * da[1]
-    eta = m ** -KAPPA
-    da[0] = eta * log_h + (1.0 - eta) * da[0]
-    return np.exp(log_h)
 
 
 @numba.njit(cache=True)

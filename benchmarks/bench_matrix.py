@@ -120,14 +120,8 @@ def shape_rate(products, repeats):
 def rank_one_blackjax_rate(problem, step_size, x0, steps, repeats):
     """BlackJAX's 8-chain MALA on the rank-one operator: log density in ``jax.numpy``
     (Y = a X, r = rowsum(Y * Y) - b), gradient by autodiff."""
-    try:
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        import blackjax  # noqa: F401 - only to skip cleanly when it is not installed
-        import jax.numpy as jnp
-    except ImportError as err:
-        print(f"note: BlackJAX skipped ({err}); pip install jax blackjax")
+    jnp = _jax_numpy()
+    if jnp is None:
         return None, None
     d, k = problem.d, problem.rank
     a = jnp.asarray(problem.u)
@@ -139,14 +133,7 @@ def rank_one_blackjax_rate(problem, step_size, x0, steps, repeats):
         r = jnp.sum(Y * Y, axis=1) - b
         return -beta * jnp.sum(r * r)
 
-    value = float(jax.jit(logdensity)(jnp.asarray(x0[0].reshape(-1))))
-    reference = problem.logp_and_grad(x0[0])[0]
-    assert abs(value - reference) <= 1e-9 * abs(reference) + 1e-9, (value, reference)
-
-    from _blackjax import mala_runner
-
-    seconds, (_, accept) = best(repeats, mala_runner(logdensity, step_size, x0, steps, seed=0))
-    return x0.shape[0] * steps / seconds, float(np.mean(accept))
+    return _blackjax_rate(problem, logdensity, step_size, x0, steps, repeats)
 
 
 def cpu_name():
@@ -177,7 +164,8 @@ def samplers_rate(problem, sampler, x0, steps, repeats):
     return x0.shape[0] * steps / min(times), accept
 
 
-def blackjax_rate(problem, step_size, x0, steps, repeats, normal_equations=False):
+def _jax_numpy():
+    """``jax.numpy`` in float64, or ``None`` (with a note) when jax or BlackJAX is missing."""
     try:
         import jax
 
@@ -186,6 +174,28 @@ def blackjax_rate(problem, step_size, x0, steps, repeats, normal_equations=False
         import jax.numpy as jnp
     except ImportError as err:
         print(f"note: BlackJAX skipped ({err}); pip install jax blackjax")
+        return None
+    return jnp
+
+
+def _blackjax_rate(problem, logdensity, step_size, x0, steps, repeats):
+    """Chain-steps per second and mean acceptance of BlackJAX's MALA on ``logdensity``,
+    checked first against the compiled log density at ``x0[0]`` (no shared code)."""
+    import jax
+
+    value = float(jax.jit(logdensity)(np.asarray(x0[0].reshape(-1))))
+    reference = problem.logp_and_grad(x0[0])[0]
+    assert abs(value - reference) <= 1e-9 * abs(reference) + 1e-9, (value, reference)
+
+    from _blackjax import mala_runner
+
+    seconds, (_, accept) = best(repeats, mala_runner(logdensity, step_size, x0, steps, seed=0))
+    return x0.shape[0] * steps / seconds, float(np.mean(accept))
+
+
+def blackjax_rate(problem, step_size, x0, steps, repeats, normal_equations=False):
+    jnp = _jax_numpy()
+    if jnp is None:
         return None, None
     d, k = problem.d, problem.rank
     s_packed = jnp.asarray(problem.s_packed)
@@ -203,15 +213,7 @@ def blackjax_rate(problem, step_size, x0, steps, repeats, normal_equations=False
         r = s_packed @ z - b
         return -beta * jnp.sum(r * r)
 
-    # The same density as the compiled one (no shared code).
-    value = float(jax.jit(logdensity)(jnp.asarray(x0[0].reshape(-1))))
-    reference = problem.logp_and_grad(x0[0])[0]
-    assert abs(value - reference) <= 1e-9 * abs(reference) + 1e-9, (value, reference)
-
-    from _blackjax import mala_runner
-
-    seconds, (_, accept) = best(repeats, mala_runner(logdensity, step_size, x0, steps, seed=0))
-    return x0.shape[0] * steps / seconds, float(np.mean(accept))
+    return _blackjax_rate(problem, logdensity, step_size, x0, steps, repeats)
 
 
 def main(argv=None):
