@@ -117,6 +117,16 @@ def shape_rate(products, repeats):
     return fma / seconds
 
 
+def stream_rate(matrix, repeats):
+    """Bytes per second at which NumPy's BLAS streams ``matrix`` through a matrix-vector
+    product (one multiply-add per element read): the memory bound of any product that
+    must read it once, at ``chains`` multiply-adds per element, ``chains / 8`` per byte."""
+    v = np.ones(matrix.shape[1])
+    matrix @ v
+    seconds, _ = best(max(repeats, 3) * 20, lambda: matrix @ v)
+    return matrix.nbytes / seconds
+
+
 def rank_one_blackjax_rate(problem, step_size, x0, steps, repeats):
     """BlackJAX's 8-chain MALA on the rank-one operator: log density in ``jax.numpy``
     (Y = a X, r = rowsum(Y * Y) - b), gradient by autodiff."""
@@ -259,6 +269,7 @@ def main(argv=None):
         rank_shape = shape_rate([(xt, r1.u.T), (wt, r1.u)], repeats)
         gram = problem.params[0]
         dense_shape = shape_rate([(rng.standard_normal((8, gram.shape[0])), gram)], repeats)
+        dense_stream = stream_rate(gram, repeats)
 
         completion, _ = synthetic_problem("completion", 2000, 5, n_observed=200_000,
                                           noise_std=1e-3, rng=0)
@@ -307,6 +318,13 @@ def main(argv=None):
             line += (f"; the BLAS alone on the step's products: {shape / 1e9:.1f} GFMA/s = "
                      f"{shape / peak:.0%} of the peak, the step {rate / shape:.0%} of that")
         print(line + " (goal >= 70% of the peak for 8 chains)")
+    # The Gram matrix (p x p) is read once per step; 8 chains make 8 multiply-adds per
+    # 8-byte element: the step cannot beat the rate at which memory delivers it.
+    bound = dense_stream * 8 / 8
+    print(f"dense sensing, 8 chains: the {problem.params[0].nbytes / 1e6:.0f} MB Gram matrix "
+          f"streams at {dense_stream / 1e9:.1f} GB/s (a matrix-vector product), which bounds "
+          f"the step at {bound / 1e9:.1f} GFMA/s = {bound / peak:.0%} of the peak; the step "
+          f"reaches {8 * p * p * eight / 8 / bound:.0%} of that bound")
     print()
     cost = (8 / eight) / (1 / one)
     print(f"sensing: one step of 8 chains costs {cost:.2f} x one step of 1 chain (goal <= 2)")
