@@ -64,8 +64,11 @@ ASCENT_LENGTH = 0.1
 SEARCH_SCALES = (0.5, 2.0)
 #: Range of the log-uniform sd multiplier of a known mode's Laplace Gaussian in ``search_starts``.
 MODE_SCALES = (2.0, 8.0)
-#: Starts drawn and climbed at a time by ``survey``.
+#: Starts drawn and climbed at a time by ``survey``, at most: fewer in high dimension, so
+#: that a chunk's positions (and the ascent's copies of them) stay within SEARCH_BYTES.
 SEARCH_CHUNK = 16384
+#: Bytes of one chunk of starts (64 MB: 16,384 starts up to d = 512).
+SEARCH_BYTES = 1 << 26
 #: Replicas farther than this many times the spread of the starts and modes (``spread``)
 #: from their centre have run off (improper hot levels of the classic path).
 RUNAWAY = 100.0
@@ -243,15 +246,17 @@ def search_starts(rng, n, modes, regions):
 def survey(target, rng, starts, modes, points, seen, region, budget):
     """Discovery with a budget of ``budget`` target evaluations: :func:`discover` from
     ``starts`` (the chains' states), then from :func:`search_starts` in chunks of
-    ``SEARCH_CHUNK`` until the budget is spent, each chunk around the modes known by
+    ``SEARCH_CHUNK`` starts (fewer where they would take more than ``SEARCH_BYTES``) until
+    the budget is spent, each chunk around the modes known by
     then (and stopping early in them); its broad Gaussians are the :func:`defensive`
     one of ``points`` and ``seen`` and ``region`` (``(mu, var)``: where the run started).
     Returns ``(modes, climbs, evaluations)``."""
     mu, var = defensive(modes, points, seen)
     length = ASCENT_LENGTH * float(np.sqrt(np.mean(var)))
     modes, climbs, spent = discover(target, starts, modes, length)
+    chunk = max(1, min(SEARCH_CHUNK, SEARCH_BYTES // (8 * mu.size)))
     while spent < budget:
-        draws = search_starts(rng, SEARCH_CHUNK, modes, [defensive(modes, points, seen), region])
+        draws = search_starts(rng, chunk, modes, [defensive(modes, points, seen), region])
         modes, more, evals = discover(target, draws, modes, length, budget=budget - spent)
         climbs += more
         spent += evals

@@ -48,6 +48,23 @@ def test_survey_finds_both_modes_from_one_start():
     np.testing.assert_allclose(md.laplace_weights([found[i] for i in order]), [0.3, 0.7], atol=1e-3)
 
 
+def test_survey_chunks_fit_the_memory_bound(monkeypatch):
+    """In high dimension a chunk of starts holds at most SEARCH_BYTES of positions."""
+    sizes = []
+    draw = md.search_starts
+
+    def recorded(rng, n, modes, regions):
+        sizes.append(n)
+        return draw(rng, n, modes, regions)
+
+    monkeypatch.setattr(md, "search_starts", recorded)
+    monkeypatch.setattr(md, "SEARCH_BYTES", 8 * 2 * 100)   # 100 starts of d = 2
+    start = np.array([[0.0, 0.0]])
+    md.survey(TARGET, np.random.default_rng(0), start, [], start, np.full(2, 4.0),
+              (np.zeros(2), np.full(2, 16.0)), budget=500)
+    assert sizes and max(sizes) == 100
+
+
 def _known_modes(weights):
     """The two modes of ``TARGET`` with Laplace masses in the ratio of ``weights``."""
     return [md.Mode(m, 0.0, c, float(np.log(w))) for m, c, w in
