@@ -34,10 +34,15 @@ import numpy as np
 from ..kernels.reference import ReferenceArrays
 from ..targets import Gaussian, GaussianMixture
 
-__all__ = ["reference_arrays", "as_reference", "REFERENCE_KINDS", "reference_logpdf"]
+__all__ = ["reference_arrays", "as_reference", "REFERENCE_KINDS", "MAX_REFERENCE_DIM",
+           "reference_logpdf"]
 
 #: The string values ``reference=`` accepts.
 REFERENCE_KINDS = ("modes", "variational")
+#: The largest dimension of a reference path: every component of ``q`` keeps its
+#: Cholesky factor and its inverse, ``2 d^2`` doubles (64 MB at d = 2000), and the
+#: explorer evaluates ``log q`` in O(d^2) per component and step.
+MAX_REFERENCE_DIM = 2000
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -86,6 +91,11 @@ def reference_logpdf(ref, x):
 def as_reference(reference, dim):
     """Validate ``reference=``: ``None``, ``"modes"``, or the arrays of a fixed Gaussian or
     Gaussian mixture of dimension ``dim``."""
+    if reference is not None and dim is not None and dim > MAX_REFERENCE_DIM:
+        raise ValueError(
+            f"reference paths keep dense d x d factors of q (2 d^2 doubles per component, "
+            f"O(d^2) work per step): the target has dim {dim} > {MAX_REFERENCE_DIM}; use "
+            "reference=None (the classic path)")
     if reference is None or (isinstance(reference, str) and reference in REFERENCE_KINDS):
         return reference
     if isinstance(reference, str):

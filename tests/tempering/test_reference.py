@@ -125,6 +125,10 @@ def test_reference_paths_refuse_bad_input():
         samplers.ParallelTempering([0.1, 1.0], reference=samplers.Gaussian(np.zeros(3), 1.0))
     with pytest.raises(ValueError, match="'paper'"):
         samplers.SimulatedTempering(log_weights="paper", reference="modes")
+    big = samplers.Gaussian(np.zeros(2001), 1.0)   # O(d) itself; a reference would be O(d^2)
+    for kind in ("modes", "variational"):
+        with pytest.raises(ValueError, match="dim 2001 > 2000; use reference=None"):
+            samplers.ParallelTempering(reference=kind).plan(big)
     with pytest.raises(ValueError, match="not positive definite"):
         reference_arrays(np.zeros((1, 2)), np.array([[[1.0, 2.0], [2.0, 1.0]]]), np.ones(1))
     from samplers.matrix import synthetic_problem
