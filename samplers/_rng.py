@@ -25,7 +25,7 @@ __all__ = ["make_seed", "chain_keys", "philox4x64", "fill_normals", "uniform"]
 # different jobs within one step never overlap.
 NOISE = 0          # Gaussian noise of the Langevin proposal
 ACCEPT = 1         # uniform of the Metropolis-Hastings test
-INIT_STEP = 2      # initial step-size search
+INIT_STEP = 2      # initial step-size search (NumPy's Philox on the chain key, counter [0, 2, level, 0])
 COMMUNICATE = 3    # level moves and swaps (tempering)
 SYMMETRY = 4       # random orthogonal moves (matrix targets)
 REFERENCE = 5      # normals of an exact draw from a tempering path's reference

@@ -7,59 +7,18 @@ from numba import types
 
 from .._jit import MATRIX, VECTOR, borrowed, jit, scratch_vector
 from .._rng import COMMUNICATE, NOISE, fill_normals, uniform
-from ..kernels.adaptation import (dual_averaging_init, dual_averaging_started,
-                                  dual_averaging_update, final_step_size, initial_step_size,
+from ..kernels.adaptation import (dual_averaging_started, dual_averaging_update, final_step_size,
                                   log_weight_update)
 from ..kernels.communication import level_move, swap_replicas
-from ..kernels.langevin import (DIVERGED, MOVED_OR_REJECTED, OUTSIDE_SUPPORT, all_finite, copy_into,
+from ..kernels.langevin import (DIVERGED, MOVED_OR_REJECTED, OUTSIDE_SUPPORT, copy_into,
                                 langevin_step, propose)
 from ..kernels.reference import ReferenceArrays, has_reference, reference_draw, reference_logq_grad
 from ..kernels.symmetry import orthogonal_move
 from .state import LEVEL_MOVES, NO_COMMUNICATION, SWAPS_DEO
 
-__all__ = ["initialize", "run_chunk", "run_chunk_batched", "communicate_step", "skip_communication",
+__all__ = ["run_chunk", "run_chunk_batched", "communicate_step", "skip_communication",
            "symmetry_step", "skip_symmetry", "draw_from_reference", "skip_reference",
            "STEP_FUNCTIONS", "PRECOMPUTED_TYPE", "REFRESH_TYPE"]
-
-
-@jit
-def initialize(logp_grad, params, state, settings, search_step):
-    """Log density and gradient of every replica; with ``search_step``, an initial
-    step size per level (``initial_step_size``) and fresh dual averaging.
-
-    Serial: it runs once per sample() call and costs a few hundred gradient
-    evaluations per chain, while a parallel version would add seconds of
-    compilation.
-    """
-    for c in range(state.x.shape[0]):
-        _initialize_chain(logp_grad, params, state, settings, search_step, c)
-
-
-@jit
-def _initialize_chain(logp_grad, params, state, settings, search_step, c):
-    n_chains, n_replicas, dim = state.x.shape
-    n_levels = settings.betas.shape[0]
-    ref = _reference(settings)
-    path = has_reference(ref)
-    for r in range(n_replicas):
-        state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
-        if path:
-            state.lq[c, r] = reference_logq_grad(state.x[c, r], ref, state.grad_q[c, r], np.empty(dim))
-    if not search_step:
-        return
-    for lev in range(n_levels):
-        r = lev if n_replicas == n_levels else 0
-        if path and settings.betas[lev] == 0.0:
-            state.step_size[c, lev] = 1.0  # exact draws from the reference: no step
-        elif all_finite(state.lp[c, r], state.grad[c, r]):
-            state.step_size[c, lev] = initial_step_size(
-                logp_grad, params, ref, state.x[c, r], state.lp[c, r], state.lq[c, r],
-                state.grad[c, r], state.grad_q[c, r], settings.betas[lev], settings.target_accept,
-                state.keys[c], lev, np.empty(dim), np.empty(dim), np.empty(dim),
-                np.empty(state.grad_q.shape[2]))
-        else:
-            state.step_size[c, lev] = 1.0
-        dual_averaging_init(state.adapt_state[c, lev], state.step_size[c, lev])
 
 
 @jit(nogil=True)

@@ -17,13 +17,13 @@ import numpy as np
 
 from ..targets.interface import call_batch_target, call_target
 from .compile import _resolve, compile_for, is_loaded
-from .loop import (_precomputed, communicate_step, draw_from_reference, initialize, run_chunk,
+from .start import refresh_path
+from .loop import (_precomputed, communicate_step, draw_from_reference, run_chunk,
                    run_chunk_batched, skip_communication, skip_reference, skip_symmetry,
                    symmetry_step)
 from .state import LEVEL_MOVES, NO_COMMUNICATION, new_accumulators, new_records
 
-__all__ = ["run", "Result", "run_round", "chains_done", "initialize_state", "refresh_path",
-           "CHUNK_SECONDS",
+__all__ = ["run", "Result", "run_round", "chains_done", "CHUNK_SECONDS",
            "MIN_STEPS_PER_DRAW"]
 
 #: What the progress bar says while the loop compiles or loads from the disk cache.
@@ -205,17 +205,3 @@ def _pool(n):
     if _POOL[0] is None or _POOL[0]._max_workers < n:
         _POOL[0] = ThreadPoolExecutor(n, thread_name_prefix="samplers")
     return _POOL[0]
-
-
-def refresh_path(target, state, settings, before):
-    """After an adaptation changed the path's reference (from the reference array
-    ``before``, ``settings.ref_weights`` then): log q at every replica, and, when the
-    run has just left the classic path for a reference path, new step sizes."""
-    initialize_state(target, state, settings, search_step=before.size == 0 and settings.adapt_step)
-
-
-def initialize_state(target, state, settings, search_step):
-    """Run :func:`initialize` (compiled for this target)."""
-    compiled, signatures = compile_for(initialize, target, (state, settings, search_step))
-    compiled(_resolve(call_target, signatures[0]), target.handle(), state, settings, search_step)
-    target.raise_python_error()

@@ -1,5 +1,6 @@
-"""Adaptation within a tuning round: step sizes (an initial search, then dual
-averaging) and simulated-tempering log weights (stochastic approximation).
+"""Adaptation within a tuning round: step sizes (dual averaging, from the initial
+search of ``engine.start.initial_step_size``) and simulated-tempering log weights
+(stochastic approximation).
 
 The one owner of both states: dual averaging as init / update / final (as
 BlackJAX's adaptation), with a restart for a run whose ladder changed
@@ -22,14 +23,10 @@ The state of one chain (at one level) is a float64 vector ``[log_hbar, H, mu, m]
 import numpy as np
 
 from .._jit import jit
-from .._rng import INIT_STEP, fill_normals
-from .acceptance import accept_probability
-from .langevin import all_finite, log_accept_ratio, propose
-from .reference import reference_logq_grad
 
 __all__ = ["DUAL_AVERAGING_SLOTS", "SA_EXPONENT", "dual_averaging_init", "dual_averaging_update",
            "dual_averaging_started", "dual_averaging_restart", "final_step_size",
-           "initial_step_size", "log_weight_update", "sa_restart_count"]
+           "log_weight_update", "sa_restart_count"]
 
 GAMMA = 0.05
 T0 = 10.0
@@ -80,42 +77,6 @@ def dual_averaging_restart(states, step_sizes):
     of ``step_sizes[i]``."""
     for i in range(step_sizes.shape[0]):
         states[i] = (0.0, 0.0, np.log(10 * step_sizes[i]), 0.0)
-
-
-@jit
-def initial_step_size(logp_grad, params, ref, x, lp, lq, grad, grad_q, beta, target, key, lane,
-                      noise, y, grad_y, gq_y):
-    """Double or halve ``h`` from 1 until the acceptance of one proposal crosses ``target``.
-
-    A heuristic start for dual averaging, after Stan's: it puts ``h`` within
-    a factor of two of the scale where acceptance changes, whatever the
-    target's scale.  Each trial uses its own noise from the INIT_STEP stream
-    (``lane`` separates the levels of a ladder).  The proposal and its
-    acceptance are those of the level ``beta`` of the path (``langevin``;
-    ``ref``, ``lq``, ``grad_q`` and ``gq_y`` empty or 0 on the classic path).
-    """
-    h = 1.0
-    direction = 0
-    for trial in range(200):
-        fill_normals(key, trial, INIT_STEP, lane, noise)
-        propose(x, grad, grad_q, h, beta, noise, y)
-        lp_y = logp_grad(y, params, grad_y)
-        lq_y = 0.0
-        if grad_q.shape[0] > 0:
-            lq_y = reference_logq_grad(y, ref, gq_y, noise)
-        if all_finite(lp_y, grad_y) and np.isfinite(lq_y):
-            log_alpha = log_accept_ratio(x, lp, lq, grad, grad_q, y, lp_y, lq_y, grad_y, gq_y, h,
-                                         beta)
-            accept = accept_probability(log_alpha)
-        else:
-            accept = 0.0
-        up = accept > target
-        if direction == 0:
-            direction = 1 if up else -1
-        elif (direction == 1) != up:
-            break
-        h = h * 2.0 if direction == 1 else h * 0.5
-    return h
 
 
 @jit

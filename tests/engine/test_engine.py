@@ -116,6 +116,26 @@ def test_draws_do_not_depend_on_the_thread_count(gaussian):
         np.testing.assert_array_equal(x, runs[0])
 
 
+def test_initial_step_search_scales_with_the_target_and_is_reproducible():
+    """On N(0, s^2) in 5-D the search ends where one proposal's acceptance crosses the
+    target: h / s^2 is the same range whatever s (within the factor 2 of its doubling),
+    and the same chain key gives the same h."""
+    from samplers.engine.start import initial_step_size
+    from samplers.engine.state import no_reference
+
+    ratios = []
+    for s in (1e-3, 1.0, 1e3):
+        target = samplers.Gaussian(np.zeros(5), s ** 2)
+        x = np.full(5, 0.5 * s)
+        lp, grad = target.logp_and_grad(x)
+        hs = [initial_step_size(target, no_reference(5), x, lp, 0.0, grad, np.empty(0), 1.0,
+                                0.574, np.random.Generator(np.random.Philox(key=[7, 9])))
+              for _ in range(2)]
+        assert hs[0] == hs[1]
+        ratios.append(hs[0] / s ** 2)
+    assert max(ratios) / min(ratios) <= 4.0 and 0.05 < min(ratios) < 5.0, ratios
+
+
 def test_records_and_level_trace_dtype():
     assert records.level_dtype(127) == np.int8 and records.level_dtype(128) == np.int16
     acc = records.new_accumulators(2, 5, trace_len=7)
