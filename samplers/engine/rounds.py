@@ -27,7 +27,7 @@ __all__ = ["run", "Result", "run_round", "chains_done", "CHUNK_SECONDS",
            "MIN_STEPS_PER_DRAW"]
 
 #: What the progress bar says while the loop compiles or loads from the disk cache.
-COMPILING = "compiling (the first run on a machine takes ~10 s; then cached)"
+COMPILING = "compiling (the first run on a machine takes ~9 s; then cached)"
 #: Target wall time of one compiled call between progress-bar updates.
 CHUNK_SECONDS = 0.25
 #: The sampling round's step budget per chain: max(draws, MIN_BUDGET_DRAWS) x thin x
