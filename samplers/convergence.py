@@ -134,7 +134,8 @@ def _rhat(draws):
     n = draws.shape[1]
     between = n * np.var(draws.mean(axis=1), axis=0, ddof=1)
     within = np.mean(np.var(draws, axis=1, ddof=1), axis=0)
-    return np.sqrt((between / within + n - 1) / n)
+    with np.errstate(divide="ignore"):  # chains that never moved: R-hat = inf where they disagree
+        return np.sqrt((between / within + n - 1) / n)
 
 
 def _ess(draws):
@@ -201,14 +202,17 @@ def warn_convergence(idata, var_names=None, stacklevel=1, problems=(), label=Non
 
 
 def _worst(per_variable, posterior, coordinates, lowest=False):
-    """``(value, "variable[index]")`` of the largest (or smallest) finite entry
-    (``coordinates[name]``: the flat indices the entries of ``name`` stand for)."""
+    """``(value, "variable[index]")`` of the largest entry, ``+inf`` included (an R-hat of
+    chains that never moved, at different points), or of the smallest finite one
+    (``coordinates[name]``: the flat indices the entries of ``name`` stand for); NaN
+    entries (constant draws) are left out."""
     best = (np.inf if lowest else -np.inf, "")
     for name, values in per_variable.items():
         values = np.asarray(values, dtype=float)
-        if not np.isfinite(values).any():
+        usable = np.isfinite(values) if lowest else ~np.isnan(values)
+        if not usable.any():
             continue
-        flat = np.where(np.isfinite(values), values, np.inf if lowest else -np.inf)
+        flat = np.where(usable, values, np.inf if lowest else -np.inf)
         i = int(np.argmin(flat) if lowest else np.argmax(flat))
         value = float(flat[i])
         if (value < best[0]) if lowest else (value > best[0]):

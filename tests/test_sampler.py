@@ -75,9 +75,13 @@ def test_ula_default_variance_is_the_exact_discrete_time_one(dim):
 
 def test_an_absurd_ula_step_is_a_divergence_caught_at_once():
     target = samplers.Gaussian(np.zeros(2), 1.0)
-    with pytest.warns(ConvergenceWarning, match="ULA chains diverged"):
+    with pytest.warns(ConvergenceWarning, match="ULA chains diverged") as caught:
         idata = samplers.Langevin(1e6, metropolis=False).sample(target, draws=50, tune=0, chains=3,
                                                                 rng=0, progressbar=False)
+    # Frozen chains at three different points: R-hat is infinite (said so, without a
+    # division-by-zero warning from NumPy on the way).
+    assert any("R-hat up to inf" in str(w.message) for w in caught)
+    assert not any("divide by zero" in str(w.message) for w in caught)
     x = idata.posterior["x"].values
     assert np.all(np.abs(x) <= 2.0)          # frozen at the initial points (uniform on [-2, 2])
     assert idata.sample_stats["diverging"].values.all()
