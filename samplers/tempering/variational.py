@@ -12,12 +12,15 @@ Gaussians (Surjanovic, Syed, Bouchard-Cote, Campbell 2022, "Parallel
 tempering with a variational reference", NeurIPS; Pigeons.jl's variational
 reference, which refits after every round the same way).  The forward
 divergence covers every mode the chains have weighed, so on a multimodal
-target ``q`` is broad: a good hot end for the path, and never collapsed onto
-one mode.  ``S`` is the full sample covariance when the round kept at least
-``FULL_COVARIANCE_PER_DIM`` states per coordinate, its diagonal otherwise (the
-mean-field family, Pigeons' default), with a floor of ``VARIANCE_FLOOR`` times
-the mean variance so that a coordinate the chains did not move does not make
-``q`` singular.
+target ``q`` is broad: a good hot end for the path.  But only those: when every
+chain sits in one of two separated modes, ``q`` fits that one and the path never
+sees the other (on the sharply bimodal model of the calibration test, SBC p = 6e-6;
+``reference="modes"`` searches for modes instead).  ``S`` is the full sample
+covariance, shrunk by ``SHRINKAGE`` towards its diagonal, when the round kept at
+least ``FULL_COVARIANCE_PER_DIM`` states per coordinate, its diagonal otherwise
+(the mean-field family, Pigeons' default), with a floor of ``VARIANCE_FLOOR``
+times the mean variance so that a coordinate the chains did not move does not
+make ``q`` singular.
 
 The run starts from a broad diagonal Gaussian over the starts and
 ``INITIAL_GUESSES`` draws of ``target.default_initial`` (sd at least 1): every
@@ -33,12 +36,15 @@ from .evidence import log_z
 from .reference import reference_arrays
 
 __all__ = ["VariationalReference", "fit_gaussian", "FULL_COVARIANCE_PER_DIM", "VARIANCE_FLOOR",
+           "SHRINKAGE",
            "MIN_STATES", "INITIAL_GUESSES", "STATES_PER_LEVEL"]
 
 #: A round's beta = 1 states per coordinate from which ``q`` gets a full covariance.
 FULL_COVARIANCE_PER_DIM = 10
 #: Floor of every variance of ``q``, as a fraction of their mean.
 VARIANCE_FLOOR = 1e-6
+#: Weight of the diagonal in the full covariance (shrinkage towards it).
+SHRINKAGE = 0.01
 #: Fewest beta = 1 states a round must keep for ``q`` to be refitted.
 MIN_STATES = 20
 #: Draws of ``target.default_initial`` that, with the starts, set the first ``q``.
@@ -61,7 +67,10 @@ def fit_gaussian(points, name="reference"):
     floor = VARIANCE_FLOOR * max(float(np.mean(var)), np.finfo(float).tiny)
     var = np.maximum(var, floor)
     if n >= FULL_COVARIANCE_PER_DIM * d:
-        cov = np.cov(points, rowvar=False).reshape(d, d)
+        # Shrunk by SHRINKAGE towards its diagonal: positive definite even when the
+        # states lie on a line (perfectly correlated coordinates).
+        cov = (1.0 - SHRINKAGE) * np.cov(points, rowvar=False).reshape(d, d)
+        cov[np.diag_indices(d)] += SHRINKAGE * var
         cov[np.diag_indices(d)] = np.maximum(np.diag(cov), floor)
     else:
         cov = np.diag(var)

@@ -17,15 +17,20 @@ def test_fit_is_moment_matching_full_or_diagonal():
     ref = fit_gaussian(points)
     assert isinstance(ref, ReferenceArrays) and ref.mean.shape == (1, 3)
     np.testing.assert_allclose(ref.mean[0], points.mean(axis=0))
-    np.testing.assert_allclose(ref.chol[0] @ ref.chol[0].T, np.cov(points, rowvar=False))
+    from samplers.tempering.variational import SHRINKAGE
+    cov = np.cov(points, rowvar=False)
+    np.testing.assert_allclose(ref.chol[0] @ ref.chol[0].T,
+                               (1 - SHRINKAGE) * cov + SHRINKAGE * np.diag(np.diag(cov)))
     # Fewer states than FULL_COVARIANCE_PER_DIM per coordinate: the diagonal (mean field).
     few = fit_gaussian(points[:n - 1])
     np.testing.assert_allclose(few.chol[0] @ few.chol[0].T,
                                np.diag(points[:n - 1].var(axis=0, ddof=1)))
-    # A coordinate that never moved gets the floor, not a singular q.
+    # A coordinate that never moved gets the floor, not a singular q; nor do states on a line.
     points[:, 2] = 5.0
     still = fit_gaussian(points)
     assert np.all(np.isfinite(still.inv_chol)) and still.chol[0, 2, 2] > 0
+    line = np.outer(rng.standard_normal(n), [1.0, 2.0, -1.0])
+    assert np.all(np.isfinite(fit_gaussian(line).inv_chol))
 
 
 @pytest.mark.statistical
