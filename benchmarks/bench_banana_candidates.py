@@ -123,7 +123,7 @@ def _mala_proposal(f, x, g, h, y, gy):
 @numba.njit(cache=True)
 def _first_step(f, x, g, lp, target):
     """Stan's heuristic: double or halve h from 1 until one MALA proposal's acceptance
-    crosses ``target`` (``kernels.adaptation.initial_step_size``)."""
+    crosses ``target`` (the package's ``engine.start.initial_step_size``)."""
     d = x.shape[0]
     y, gy = np.empty(d), np.empty(d)
     h, direction = 1.0, 0

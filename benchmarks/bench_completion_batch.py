@@ -48,7 +48,7 @@ if _spec is None or _spec.origin is None:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import samplers  # noqa: E402
-from samplers._jit import jit, pjit  # noqa: E402
+from samplers._jit import jit  # noqa: E402
 from samplers.matrix import synthetic_problem  # noqa: E402
 from samplers.matrix.invariants import chain_rotation  # noqa: E402
 
@@ -104,7 +104,7 @@ def _completion_block(xs, params, grad_out, lp_out, first):
                 grad_out[first + p, i * k + c] = G[i, c, p] * factor
 
 
-@pjit
+@jit(parallel=True)
 def completion_logp_grad_batch(xs, params, grad_out, lp_out):
     """Every row of ``xs`` (n, d k): blocks of ``LANES`` rows, one block per ``prange`` task."""
     for b in prange((xs.shape[0] + LANES - 1) // LANES):
