@@ -33,7 +33,7 @@ from .modes import (BROAD_INFLATION, CLIMB_ITERATIONS, RUNAWAY, climb, log_evide
 from .reference import reference_logpdf
 
 __all__ = ["LadderAdaptation", "AdaptiveWeights", "FixedWeights", "ProgressiveWeights",
-           "ModeDiscovery", "mode_rounds",
+           "ModeDiscovery", "mode_rounds", "initial_guesses", "restart_weights", "INITIAL_GUESSES",
            "progressive_rounds", "RESTART_GAIN",
            "PAPER_STEPS_PER_LEVEL", "CLIMB_ITERATIONS"]
 
@@ -180,8 +180,28 @@ def _climb(target, x0, lp0):
     return (peak, x) if np.isfinite(peak) and peak > lp0 else (float(lp0), x0)
 
 
-#: Draws of ``target.default_initial`` that mode discovery climbs from at the start.
+#: Draws of ``target.default_initial`` that mode discovery climbs from at the start (and
+#: that set the variational reference's first q).
 INITIAL_GUESSES = 32
+
+
+def initial_guesses(target, state):
+    """``INITIAL_GUESSES`` draws ``(n, d)`` of ``target.default_initial`` (where, with the
+    starts, the run was told to look), and the generator that drew them, seeded from the
+    run's stream keys (reproducible)."""
+    rng = np.random.default_rng([int(k) for k in state.keys[0]])
+    return np.array([np.asarray(target.default_initial(rng), dtype=np.float64).reshape(-1)
+                     for _ in range(INITIAL_GUESSES)]), rng
+
+
+def restart_weights(state, settings, log_evidence):
+    """Simulated tempering's weights after the path's reference changed (a no-op for
+    parallel tempering, or without ``log_evidence``): they estimated the old path; with
+    q close to p / Z, ``log Z(beta) = beta log Z`` (top level at 0), and the stochastic
+    approximation restarts at ``RESTART_GAIN``."""
+    if state.x.shape[1] == 1 and log_evidence is not None:
+        state.log_weights[:] = log_evidence * (1.0 - settings.betas)
+        state.sa_count[:] = sa_restart_count(settings.betas.size, RESTART_GAIN)
 #: Target evaluations of mode discovery per warm-up round, as a multiple of the round's
 #: Langevin steps (all chains and replicas): discovery at most doubles the warm-up's cost.
 DISCOVERY_SHARE = 1.0
@@ -221,9 +241,7 @@ class ModeDiscovery(Adaptation):
     def start(self, target, state, settings):
         # The starts, and as many draws of the target's default initial distribution
         # (from the run's own stream keys: reproducible): where the run was told to look.
-        self.rng = np.random.default_rng([int(k) for k in state.keys[0]])
-        guesses = np.array([np.asarray(target.default_initial(self.rng), dtype=np.float64).reshape(-1)
-                            for _ in range(INITIAL_GUESSES)])
+        guesses, self.rng = initial_guesses(target, state)
         points = np.unique(np.concatenate([state.x.reshape(-1, state.x.shape[2]), guesses]),
                            axis=0)
         self.steps = int(state.steps.max())
@@ -300,11 +318,7 @@ class ModeDiscovery(Adaptation):
             evidence = -rel[0] if np.isfinite(rel[0]) else log_evidence_guess(self.modes)
         else:
             return settings
-        if state.x.shape[1] == 1 and evidence is not None:
-            # Simulated tempering's weights estimated the old path; with q close
-            # to p / Z, log Z(beta) = beta log Z (top level at 0).
-            state.log_weights[:] = evidence * (1.0 - settings.betas)
-            state.sa_count[:] = sa_restart_count(settings.betas.size, RESTART_GAIN)
+        restart_weights(state, settings, evidence)
         return settings
 
     def _reference(self, points):

@@ -265,6 +265,7 @@ def untrusted_message(group):
     disagreement = group[V.STONE_DISAGREEMENT].values
     log_z_values = group[V.LOG_Z].values
     pairs = np.flatnonzero(group[V.LOG_Z_UNTRUSTED].values)
+    judged = reverse_variance_finite(betas)
     shown = []
     for i in pairs[:4]:
         why = []
@@ -272,7 +273,7 @@ def untrusted_message(group):
             why.append("a non-finite estimate")
         if ess[i] < min_ess[i]:
             why.append(f"ESS of the importance weights {ess[i]:.3g}, needs {min_ess[i]:.0f}")
-        if not disagreement[i] <= MAX_DISAGREEMENT and reverse_variance_finite(betas)[i]:
+        if not disagreement[i] <= MAX_DISAGREEMENT and judged[i]:
             why.append(f"forward and reverse estimates {disagreement[i]:.3g} se apart")
         shown.append(f"beta {betas[i]:.3g} -> {betas[i + 1]:.3g} ({', '.join(why) or 'failed'})")
     more = f" and {pairs.size - len(shown)} more pair(s)" if pairs.size > len(shown) else ""

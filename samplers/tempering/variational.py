@@ -23,7 +23,7 @@ times the mean variance so that a coordinate the chains did not move does not
 make ``q`` singular.
 
 The run starts from a broad diagonal Gaussian over the starts and
-``INITIAL_GUESSES`` draws of ``target.default_initial`` (sd at least 1): every
+``adaptation.INITIAL_GUESSES`` draws of ``target.default_initial`` (sd at least 1): every
 hot level is proper from the first step.  After the last warm-up round ``q``
 stays fixed, so the kept draws come from one Markov chain.
 """
@@ -31,13 +31,13 @@ import numpy as np
 
 from ..engine import Adaptation
 from ..engine.state import with_reference
-from ..kernels.adaptation import sa_restart_count
+from .adaptation import initial_guesses, restart_weights
 from .evidence import log_z
 from .reference import reference_arrays
 
 __all__ = ["VariationalReference", "fit_gaussian", "FULL_COVARIANCE_PER_DIM", "VARIANCE_FLOOR",
            "SHRINKAGE",
-           "MIN_STATES", "INITIAL_GUESSES", "STATES_PER_LEVEL"]
+           "MIN_STATES", "STATES_PER_LEVEL"]
 
 #: A round's beta = 1 states per coordinate from which ``q`` gets a full covariance.
 FULL_COVARIANCE_PER_DIM = 10
@@ -47,13 +47,9 @@ VARIANCE_FLOOR = 1e-6
 SHRINKAGE = 0.01
 #: Fewest beta = 1 states a round must keep for ``q`` to be refitted.
 MIN_STATES = 20
-#: Draws of ``target.default_initial`` that, with the starts, set the first ``q``.
-INITIAL_GUESSES = 32
 #: Positions kept per chain, level and warm-up round (``engine.RunPlan.explored_positions``
 #: is this times the number of levels): about as many at beta = 1 per chain.
 STATES_PER_LEVEL = 64
-#: Gain at which simulated tempering's weights restart after ``q`` changes.
-RESTART_GAIN = 0.1
 
 
 def fit_gaussian(points, name="reference"):
@@ -91,10 +87,8 @@ class VariationalReference(Adaptation):
     def start(self, target, state, settings):
         # The starts and draws of the default initial distribution (from the run's own
         # stream keys: reproducible), with sd at least 1: a broad first q.
-        rng = np.random.default_rng([int(k) for k in state.keys[0]])
-        guesses = np.array([np.asarray(target.default_initial(rng), dtype=np.float64).reshape(-1)
-                            for _ in range(INITIAL_GUESSES)])
-        points = np.concatenate([state.x.reshape(-1, state.x.shape[2]), guesses])
+        points = np.concatenate([state.x.reshape(-1, state.x.shape[2]),
+                                 initial_guesses(target, state)[0]])
         mean = points.mean(axis=0)
         sd = np.maximum(points.std(axis=0), 1.0)
         settings = with_reference(settings, reference_arrays(mean[None], np.diag(sd ** 2)[None],
@@ -115,12 +109,7 @@ class VariationalReference(Adaptation):
             return settings
         settings = with_reference(settings, fit_gaussian(states))
         self.fits += 1
-        if state.x.shape[1] == 1:
-            # Simulated tempering's weights estimated the old path; on the new one,
-            # with q close to p / Z, log Z(beta) = beta log Z (top level at 0), log Z
-            # from the round's stepping stone (the same on every path).
-            rel, _ = log_z(acc.stone)
-            if np.isfinite(rel[0]):
-                state.log_weights[:] = -rel[0] * (1.0 - settings.betas)
-                state.sa_count[:] = sa_restart_count(settings.betas.size, RESTART_GAIN)
+        # log Z(1) is the same on every path: the round's stepping-stone estimate.
+        rel, _ = log_z(acc.stone)
+        restart_weights(state, settings, -rel[0] if np.isfinite(rel[0]) else None)
         return settings
