@@ -206,7 +206,7 @@ def saved_reference(saved, dim):
 
 def no_reference(dim):
     """The empty reference of the classic path ``p^beta``."""
-    return ReferenceArrays(np.zeros((0, 2)), np.zeros((0, 2 * dim + 1, dim)))
+    return ReferenceArrays(np.zeros((0, 3)), np.zeros((0, 2 * dim + 1, dim)))
 
 
 def restore_state(saved):

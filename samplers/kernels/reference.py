@@ -13,11 +13,13 @@ here are Gaussian mixtures (one component: a Gaussian)::
 
 kept as :class:`ReferenceArrays`, two arrays (few arrays keep the records the
 compiled loop passes around small, and its compilation short): per component
-``weights[k] = (log_norm_k, cumulative weight)`` with ``log_norm_k = log w_k
+``weights[k] = (log_norm_k, cumulative weight, diagonal)`` with ``log_norm_k = log w_k
 - sum_i log L_k[i, i] - (d/2) log 2 pi``, and ``factors[k]`` of shape
 ``(2 d + 1, d)``: the mean ``m_k`` (row 0), ``L_k`` (rows 1..d) and ``U_k =
-L_k^{-1}`` (rows d+1..2d; lower triangular, ``S_k^{-1} = U_k^T U_k``).  Then
-with ``z_k = U_k (x - m_k)``::
+L_k^{-1}`` (rows d+1..2d; lower triangular, ``S_k^{-1} = U_k^T U_k``), and
+``diagonal`` 1 where ``S_k`` is diagonal (then ``z_k`` and the gradient cost
+O(d), not O(d^2): the broad defensive part of the mode-aware reference is
+one).  Then with ``z_k = U_k (x - m_k)``::
 
     log q(x) = logsumexp_k (log_norm_k - |z_k|^2 / 2)
     grad log q(x) = -sum_k r_k(x) U_k^T z_k,   r_k the responsibilities,
@@ -33,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import jit
+from .._jit import REASSOCIATE, jit
 from .._rng import REFERENCE, REFERENCE_PICK, fill_normals, uniform
 
 __all__ = ["ReferenceArrays", "has_reference", "reference_logq_grad", "reference_draw"]
@@ -42,7 +44,7 @@ __all__ = ["ReferenceArrays", "has_reference", "reference_logq_grad", "reference
 class ReferenceArrays(NamedTuple):
     """A Gaussian-mixture reference of ``K`` components in ``d`` dimensions (``K = 0``: none);
     the properties are the Python side's named views."""
-    weights: np.ndarray      # (K, 2): log_norm, cumulative weight (the last exactly 1)
+    weights: np.ndarray      # (K, 3): log_norm, cumulative weight (the last exactly 1), diagonal
     factors: np.ndarray      # (K, 2 d + 1, d): mean, L (Cholesky, lower), U = L^{-1}
 
     @property
@@ -52,6 +54,10 @@ class ReferenceArrays(NamedTuple):
     @property
     def cum_weights(self):
         return self.weights[:, 1]
+
+    @property
+    def diagonal(self):
+        return self.weights[:, 2] > 0
 
     @property
     def mean(self):
@@ -72,13 +78,17 @@ def has_reference(ref):
     return ref.weights.shape[0] > 0
 
 
-@jit
+@jit(fastmath=REASSOCIATE)
 def reference_logq_grad(x, ref, grad_out, z):
     """``log q(x)``, its gradient written into ``grad_out``; ``z`` is scratch of length ``d``.
 
     One pass over the components: ``grad_out`` holds ``sum_k exp(l_k - top)
     g_k`` and ``total`` the matching sum, both rescaled when a larger ``l_k``
-    raises ``top``, so no per-component storage is needed.
+    raises ``top``, so no per-component storage is needed.  Both triangular
+    products run along rows of ``U_k`` (``z = U_k (x - m_k)`` as row dot
+    products, ``U_k^T z`` as row-scaled additions) and reassociated sums
+    (``REASSOCIATE``) let them vectorise: at d = 100 a component costs about
+    a fifth of the column-wise form (``benchmarks/RESULTS_tempering.md``).
     """
     dim = x.shape[0]
     top = -np.inf
@@ -89,11 +99,15 @@ def reference_logq_grad(x, ref, grad_out, z):
         return 0.0  # no reference: log q = 0, the classic path
     inv = dim + 1  # first row of U_k in factors[k]
     for k in range(ref.weights.shape[0]):
+        diagonal = ref.weights[k, 2] > 0.0
         sq = 0.0
         for a in range(dim):
-            acc = 0.0
-            for b in range(a + 1):
-                acc += ref.factors[k, inv + a, b] * (x[b] - ref.factors[k, 0, b])
+            if diagonal:
+                acc = ref.factors[k, inv + a, a] * (x[a] - ref.factors[k, 0, a])
+            else:
+                acc = 0.0
+                for b in range(a + 1):
+                    acc += ref.factors[k, inv + a, b] * (x[b] - ref.factors[k, 0, b])
             z[a] = acc
             sq += acc * acc
         lk = ref.weights[k, 0] - 0.5 * sq
@@ -105,12 +119,14 @@ def reference_logq_grad(x, ref, grad_out, z):
             top = lk
         weight = np.exp(lk - top)
         total += weight
-        # g_k = -U_k^T z_k: column b of U_k (rows a >= b) against z.
-        for b in range(dim):
-            acc = 0.0
-            for a in range(b, dim):
-                acc += ref.factors[k, inv + a, b] * z[a]
-            grad_out[b] -= weight * acc
+        # g_k = -U_k^T z_k, added row by row: row a of U_k scaled by z_k[a].
+        for a in range(dim):
+            wz = weight * z[a]
+            if diagonal:
+                grad_out[a] -= ref.factors[k, inv + a, a] * wz
+            else:
+                for b in range(a + 1):
+                    grad_out[b] -= ref.factors[k, inv + a, b] * wz
     for i in range(dim):
         grad_out[i] /= total
     return top + np.log(total)

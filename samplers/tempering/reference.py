@@ -73,9 +73,10 @@ def reference_arrays(means, covs, weights, name="reference"):
         raise ValueError(f"{name}: a covariance is singular in floating point")
     cum = np.cumsum(weights)
     cum[-1] = 1.0
+    diagonal = np.all(covs == covs * np.eye(d)[None], axis=(1, 2))
     return ReferenceArrays(
         weights=np.ascontiguousarray(np.stack([np.log(weights) - log_det - 0.5 * d * _LOG_2PI,
-                                               cum], axis=1)),
+                                               cum, diagonal.astype(np.float64)], axis=1)),
         factors=np.ascontiguousarray(np.concatenate([means[:, None, :], chol, inv_chol], axis=1)))
 
 
