@@ -87,7 +87,7 @@ def run_mala():
 
 
 def run_st():
-    idata = samplers.SimulatedTempering(steps_per_swap=2).sample(
+    idata = samplers.SimulatedTempering(steps_per_swap=2, reference=None).sample(
         two_modes_target(), draws=300, tune=1200, chains=2, rng=13, progressbar=False)
     t = idata.tempering
     return digest(idata.posterior["x"].values, idata.sample_stats["n_steps"].values,
@@ -95,7 +95,7 @@ def run_st():
 
 
 def run_pt():
-    idata = samplers.ParallelTempering().sample(
+    idata = samplers.ParallelTempering(reference=None).sample(
         two_modes_target(3), draws=300, tune=600, chains=2, rng=14, progressbar=False)
     t = idata.tempering
     return digest(idata.posterior["x"].values, t["beta"].values, t["log_z"].values,

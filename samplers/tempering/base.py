@@ -24,6 +24,11 @@ __all__ = ["TemperingSampler"]
 
 #: The least default warm-up with ``reference="modes"`` (``default_tune``).
 MODES_WARMUP = 4000
+#: ``reference="auto"`` (the default) runs ``"modes"`` up to this dimension and the
+#: classic path above it: every Laplace component of ``q`` costs O(d^2) per step
+#: (x1.3 of a dense 100-D Gaussian target, ``benchmarks/bench_reference_cost.py``),
+#: so beyond d ~ 100 it would dominate a target that costs O(d).
+AUTO_MODES_MAX_DIM = 100
 #: Positions per chain and warm-up round that mode discovery climbs from, besides the
 #: replicas' final states (``engine.RunPlan.explored_positions``).
 EXPLORED_POSITIONS = 16
@@ -33,11 +38,17 @@ class TemperingSampler(Sampler):
     """Base class: a ladder, Langevin exploration at every level, communication."""
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=10, metropolis=True,
-                 target_accept=0.574, adapt_ladder=None, reference=None):
-        as_reference(reference, None)  # its type; its dimension is checked against the target's
+                 target_accept=0.574, adapt_ladder=None, reference="auto"):
+        if not (isinstance(reference, str) and reference == "auto"):
+            as_reference(reference, None)  # its type; its dimension is checked against the target's
         self.reference = reference
+        if reference == "auto" and betas is not None:
+            # A ladder from 0 asks for a reference path, one from beta_min > 0 for p^beta.
+            from_zero = np.size(betas) > 0 and np.ravel(np.asarray(betas, dtype=object))[0] == 0
+        else:
+            from_zero = reference is not None
         self.betas = None if betas is None else ladders.check_ladder(
-            betas, "betas", from_zero=reference is not None)
+            betas, "betas", from_zero=from_zero)
         self.step_size = check_positive(step_size, "step_size", allow_none=True)
         self.steps_per_swap = check_count(steps_per_swap, "steps_per_swap")
         self.metropolis = check_bool(metropolis, "metropolis")
@@ -60,6 +71,24 @@ class TemperingSampler(Sampler):
                 "metropolis": self.metropolis, "target_accept": self.target_accept,
                 "adapt_ladder": self.adapt_ladder, "reference": self._reference_setting()}
 
+    def path(self, target):
+        """The reference this sampler runs on ``target``: ``reference``, where the default
+        ``"auto"`` is ``"modes"`` except on the classic path (``None``) when
+
+        * ``betas`` are given and start above 0 (a ladder for ``p^beta``),
+        * the target evaluates batches (``batch_logp_grad``: no reference paths),
+        * ``target.dim > AUTO_MODES_MAX_DIM`` (log q's O(d^2) cost per step),
+        * simulated tempering has ``log_weights="paper"`` or fixed weights (set for
+          the classic ladder).
+        """
+        if not (isinstance(self.reference, str) and self.reference == "auto"):
+            return self.reference
+        classic = ((self.betas is not None and self.betas[0] > 0)
+                   or target.batch_logp_grad is not None
+                   or target.dim > AUTO_MODES_MAX_DIM
+                   or getattr(self, "log_weights", "adaptive") != "adaptive")
+        return None if classic else "modes"
+
     def _reference_setting(self):
         """``reference`` as recorded: None, the kind, or the fixed reference's fingerprint."""
         if self.reference is None or isinstance(self.reference, str):
@@ -73,7 +102,7 @@ class TemperingSampler(Sampler):
         target, uniform starts, 3 seeds): parallel tempering's mode-weight error was
         0.15-0.35 with 1000 steps, 0.05-0.15 with 4000."""
         tune = super().default_tune(target)
-        return max(tune, MODES_WARMUP) if self.reference == "modes" else tune
+        return max(tune, MODES_WARMUP) if self.path(target) == "modes" else tune
 
     def ladder(self, target):
         """The ladder a run starts on: ``betas``, or ``ladders.default_ladder(target.dim)``.
@@ -81,12 +110,13 @@ class TemperingSampler(Sampler):
         levels; with ``"modes"`` the run starts on the classic default ladder and
         switches to ``betas`` (or ``reference_ladder``) halfway through warm-up."""
         default = ladders.default_ladder(target.dim)
-        if self.reference == "modes":
+        path = self.path(target)
+        if path == "modes":
             return default if self.betas is None else ladders.geometric(
                 ladders.DEFAULT_BETA_MIN, self.betas.size)
         if self.betas is not None:
             return self.betas.copy()
-        if self.reference is not None:
+        if path is not None:
             return ladders.reference_ladder(default.size)
         return default
 
@@ -96,7 +126,7 @@ class TemperingSampler(Sampler):
         ``reference="modes"``."""
         self._check_target(target)
         tune = self._tune(target, tune)
-        reference = as_reference(self.reference, target.dim)
+        reference = as_reference(self.path(target), target.dim)
         if reference is not None and target.batch_logp_grad is not None:
             # The batched loop evaluates every replica's Langevin proposal in one call,
             # before the level-0 replica would be replaced by its exact draw.
@@ -126,7 +156,7 @@ class TemperingSampler(Sampler):
         replicas ran off (``tempering.tails``), and an ``EvidenceWarning`` (a
         ``RuntimeWarning``) if the run's log Z standard errors cannot be trusted
         (``tempering.evidence.check_evidence``)."""
-        if getattr(self, "reference", None) is None:      # the classic path p^beta
+        if self.path(target) is None:      # the classic path p^beta
             state = idata[SAMPLER_STATE]
             message = tails.hot_level_message(
                 target, idata[TEMPERING][TemperingVar.BETA].values,

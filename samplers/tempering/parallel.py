@@ -22,8 +22,8 @@ class ParallelTempering(TemperingSampler):
     Parameters
     ----------
     betas : array, optional
-        Inverse temperatures, strictly increasing in (0, 1], ending at 1
-        (``ladders.check_ladder``).  Default ``ladders.default_ladder(dim)``,
+        Inverse temperatures, strictly increasing in (0, 1] (from 0 on a
+        reference path), ending at 1 (``ladders.check_ladder``).  Default ``ladders.default_ladder(dim)``,
         adapted during warm-up.
     step_size : float, optional
         One step size for every level; default: tuned per level by dual
@@ -37,11 +37,15 @@ class ParallelTempering(TemperingSampler):
     adapt_ladder : bool, optional
         Equalise the swap rejection between neighbours during warm-up;
         default: when ``betas`` is not given.
-    reference : None, "modes", "variational", Gaussian or GaussianMixture
+    reference : "auto", None, "modes", "variational", Gaussian or GaussianMixture
         The path (``tempering.reference``): ``None``, the classic ``p^beta``;
         else ``q^(1-beta) p^beta`` from a normalised reference ``q``, whose
         level ``beta = 0`` is refreshed by an exact draw at every step, and
         whose stepping-stone sum is the absolute evidence ``log integral p``.
+        ``"modes"``: ``q`` built from the modes discovered during warm-up
+        (``tempering.modes``).  ``"auto"`` (default): ``"modes"``, or the classic
+        path where a reference path cannot run or would cost too much (given
+        ``betas`` above 0, a batched target, ``dim > 100``; ``path``).
 
     The posterior holds the replica at beta = 1; ``idata.tempering`` holds
     the ladder, ``log_z`` (stepping stone) with ``log_z_se``, swap
@@ -50,7 +54,7 @@ class ParallelTempering(TemperingSampler):
     """
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=1, swap="deo",
-                 metropolis=True, target_accept=0.574, adapt_ladder=None, reference=None):
+                 metropolis=True, target_accept=0.574, adapt_ladder=None, reference="auto"):
         super().__init__(betas, step_size=step_size, steps_per_swap=steps_per_swap,
                          metropolis=metropolis, target_accept=target_accept,
                          adapt_ladder=adapt_ladder, reference=reference)

@@ -57,8 +57,9 @@ class SimulatedTempering(TemperingSampler):
     Parameters
     ----------
     betas : array, optional
-        Inverse temperatures, strictly increasing in (0, 1], ending at 1.
-        Default ``ladders.default_ladder(dim)``, adapted during warm-up.
+        Inverse temperatures, strictly increasing in (0, 1] (from 0 on a
+        reference path), ending at 1.  Default ``ladders.default_ladder(dim)``,
+        adapted during warm-up.
     step_size : float, optional
         One step size for every level; default: tuned per level by dual
         averaging to ``target_accept``.
@@ -75,10 +76,14 @@ class SimulatedTempering(TemperingSampler):
     adapt_ladder : bool, optional
         Equalise the level-move rejection between neighbours during warm-up;
         default: when ``betas`` is not given (not with ``"paper"`` weights).
-    reference : None, "modes", "variational", Gaussian or GaussianMixture
+    reference : "auto", None, "modes", "variational", Gaussian or GaussianMixture
         The path (``tempering.reference``): ``None``, the classic ``p^beta``;
         else ``q^(1-beta) p^beta`` from a normalised reference ``q``: at level
         ``beta = 0`` every step is an exact draw from ``q``.
+        ``"modes"``: ``q`` built from the modes discovered during warm-up
+        (``tempering.modes``).  ``"auto"`` (default): ``"modes"``, or the classic
+        path where a reference path cannot run or would cost too much (given
+        ``betas`` above 0, a batched target, ``dim > 100``; ``path``).
 
     The posterior holds ``draws`` draws per chain at beta = 1: the chain runs
     until it has spent ``draws * thin`` steps at the top level.
@@ -92,7 +97,7 @@ class SimulatedTempering(TemperingSampler):
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=1, log_weights="adaptive",
                  lifted=True, metropolis=True, target_accept=0.574, adapt_ladder=None,
-                 reference=None):
+                 reference="auto"):
         if isinstance(log_weights, str):
             if log_weights not in ("adaptive", "paper"):
                 raise ValueError(f"log_weights must be 'adaptive', 'paper' or an array, got {plain(log_weights)!r}")

@@ -22,7 +22,7 @@ def test_plans_of_the_samplers(gaussian):
     assert samplers.Langevin().plan(gaussian, tune=0).rounds == ()
     assert samplers.Langevin().plan(gaussian).tune == 1000
 
-    st = samplers.SimulatedTempering()
+    st = samplers.SimulatedTempering(reference=None)
     plan = st.plan(gaussian, tune=1500)
     n_levels = samplers.ladders.default_ladder(3).size
     assert (plan.n_levels, plan.n_replicas, plan.communication) == (n_levels, 1, "level_moves")

@@ -92,7 +92,8 @@ def _tails_warnings(sampler, target, **kwargs):
 def test_parallel_tempering_on_a_cauchy_target_warns_and_names_the_fix():
     """The 4-D Cauchy: p^beta is improper for beta <= 0.8; the hot replicas end at |x| ~ 1e16
     to 1e99 (measured), and log Z(0.01) - log Z(1) is printed as a finite number."""
-    caught = _tails_warnings(samplers.ParallelTempering(), cauchy(4), draws=200, rng=1)
+    caught = _tails_warnings(samplers.ParallelTempering(reference=None), cauchy(4), draws=200,
+                             rng=1)
     assert len(caught) == 1
     assert "not normalisable for beta <= 0.8" in caught[0] and "ran off" in caught[0]
     assert 'reference="modes" (a reference path' in caught[0]
@@ -100,8 +101,8 @@ def test_parallel_tempering_on_a_cauchy_target_warns_and_names_the_fix():
 
 def test_a_heavy_tailed_mixture_warns_even_when_the_walk_looks_fine():
     """The t (nu = 4) + Gaussian mixture in 8-D: improper below beta = 2/3 (d / (nu + d))."""
-    caught = _tails_warnings(samplers.ParallelTempering(), samplers.Target(_t_and_gaussian, 8),
-                             draws=200, rng=2)
+    caught = _tails_warnings(samplers.ParallelTempering(reference=None),
+                             samplers.Target(_t_and_gaussian, 8), draws=200, rng=2)
     assert len(caught) == 1 and "beta <= 0.667" in caught[0]
 
 

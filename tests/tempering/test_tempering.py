@@ -7,6 +7,7 @@ import samplers
 from samplers.engine import rounds
 from samplers.inference_data import arviz
 from samplers.kernels.communication import level_move, swap_replicas
+from samplers.matrix.synthetic import synthetic_problem
 
 WEIGHTS = np.array([0.1, 0.2, 0.3, 0.4])
 
@@ -205,7 +206,8 @@ def test_continuation_and_chunking_are_bit_identical(separated, sampler, monkeyp
 @pytest.mark.parametrize("make, error, match", [
     (lambda: samplers.SimulatedTempering(betas=[0.5, 0.2, 1.0]), ValueError, "betas"),
     (lambda: samplers.SimulatedTempering(betas=[0.1, 0.5]), ValueError, "betas"),
-    (lambda: samplers.ParallelTempering(betas=[0.0, 0.5, 1.0]), ValueError, "betas"),
+    (lambda: samplers.ParallelTempering(betas=[0.0, 0.5, 1.0], reference=None), ValueError,
+     "betas"),
     (lambda: samplers.ParallelTempering(betas=[0.5, 1.5, 1.0]), ValueError, "betas"),
     (lambda: samplers.ParallelTempering(betas=[1.0]), ValueError, "betas"),
     (lambda: samplers.ParallelTempering(betas=[0.1, np.nan, 1.0]), ValueError, "betas"),
@@ -246,15 +248,43 @@ def test_fixed_weights_are_used_as_given():
 
 def test_default_warm_up_scales_with_the_ladder():
     target = samplers.Gaussian(np.zeros(10), 1.0)
-    st = samplers.SimulatedTempering()
+    st = samplers.SimulatedTempering(reference=None)
     n_levels = samplers.ladders.default_ladder(10).size
     assert st.steps_per_swap == 1 and st.default_tune(target) == 1000 * n_levels
-    assert samplers.SimulatedTempering(steps_per_swap=10).default_tune(target) == 1000 * n_levels
+    assert samplers.SimulatedTempering(steps_per_swap=10, reference=None).default_tune(
+        target) == 1000 * n_levels
     assert samplers.SimulatedTempering(betas=[0.5, 1.0]).default_tune(target) == 2000
     assert samplers.SimulatedTempering(betas=[0.5, 1.0], steps_per_swap=10).default_tune(target) == 2000
-    assert samplers.ParallelTempering().default_tune(target) == 1000
+    assert samplers.ParallelTempering(reference=None).default_tune(target) == 1000
     assert samplers.ParallelTempering(reference="modes").default_tune(target) == 4000
+    # The default path is "modes" (at least its warm-up): the reference ladder has as many
+    # levels as the classic default.
+    assert samplers.ParallelTempering().default_tune(target) == 4000
+    assert samplers.SimulatedTempering().default_tune(target) == max(4000, 1000 * n_levels)
     assert samplers.Langevin().default_tune(target) == 1000
+
+
+def test_the_default_path_is_modes_where_a_reference_path_can_run():
+    """``reference="auto"``: "modes", except with a ladder for p^beta (betas above 0), a batched
+    target, dim > AUTO_MODES_MAX_DIM, or simulated tempering's paper or fixed weights."""
+    from samplers.tempering.base import AUTO_MODES_MAX_DIM
+
+    small = samplers.Gaussian(np.zeros(3))
+    pt = samplers.ParallelTempering()
+    assert pt.reference == "auto" and pt.settings()["reference"] == "auto"
+    assert pt.path(small) == "modes"
+    assert samplers.ParallelTempering(betas=[0.0, 0.5, 1.0]).path(small) == "modes"
+    assert samplers.ParallelTempering(betas=[0.1, 0.5, 1.0]).path(small) is None
+    assert pt.path(samplers.Gaussian(np.zeros(AUTO_MODES_MAX_DIM))) == "modes"
+    assert pt.path(samplers.Gaussian(np.zeros(AUTO_MODES_MAX_DIM + 1))) is None
+    assert samplers.SimulatedTempering(log_weights="paper").path(small) is None
+    assert samplers.SimulatedTempering(reference=None).path(small) is None
+    problem, _ = synthetic_problem("sensing", 4, 1, m=20, noise_std=0.1, rng=0)
+    assert problem.batch_logp_grad is not None and pt.path(problem) is None
+    # The plan follows the path: discovery rounds for "modes", the classic ladder otherwise.
+    assert pt.plan(small, tune=1000).explored_positions > 0
+    classic = samplers.ParallelTempering(betas=[0.1, 0.5, 1.0]).plan(small, tune=1000)
+    assert classic.reference is None and classic.betas[0] == 0.1
 
 
 def test_simulated_tempering_defaults_survive_a_hard_start():
