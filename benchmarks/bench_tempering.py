@@ -69,6 +69,13 @@ happens; the table of components found per seed follows the TV table::
     NUMBA_NUM_THREADS=1 python benchmarks/bench_tempering.py --methods PT-modes ST-modes \
         --clock cpu --start uniform --size-by tune --budgets 10 60 --seeds 10
 
+Issue 12's heavy-tailed mixture (``tests/tempering/heavy_mixture.py``: 8-D, three
+Gaussians of sd 0.5, 1, 1.5 and a Student-t with nu = 4; ``--target heavy``, samplers
+methods only), from uniform starts, runs sized by their warm-up or by their draws::
+
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_tempering.py --target heavy --methods PT ST \
+        --clock cpu --start uniform --size-by tune --budgets 10 --seeds 3
+
 The machine should be otherwise idle (the script prints the CPU share other
 processes used, from ``_load.py``).  ``samplers`` runs its chains on all
 cores (numba threads); the NumPy and emcee-family methods use one core.
@@ -131,7 +138,26 @@ def make_target(scales="increasing", separation=12.0, seed=20240601):
     return target, sds
 
 
+def make_heavy_target():
+    """Issue 12's heavy-tailed mixture (``tests/tempering/heavy_mixture.py``): 8-D, three
+    Gaussians (sd 0.5, 1, 1.5) and a Student-t (nu = 4), weights 0.2/0.3/0.3/0.2, as a
+    ``samplers.Target`` with the attributes this script reads from a mixture."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "tests", "tempering"))
+    import heavy_mixture as h
+
+    target = h.heavy_mixture()
+    target.means, target.weights, target.n_components = h.MEANS, h.WEIGHTS, h.WEIGHTS.size
+    target.covs = h.SDS[:, None, None] ** 2 * np.eye(h.DIM)
+    target.component_of = h.component_of
+    return target, h.SDS
+
+
 def describe_target(target, sds):
+    if not isinstance(target, samplers.GaussianMixture):
+        return ("target: 8-D mixture of 3 isotropic Gaussians (sd 0.5, 1, 1.5) and an isotropic "
+                "Student-t (nu = 4, scale 1), weights " + "/".join(f"{w:g}" for w in target.weights)
+                + f"; start: mean of component {START_COMPONENT} (sd {sds[START_COMPONENT]:g})")
     k = WEIGHTS.size
     dist = np.linalg.norm(target.means[:, None] - target.means[None], axis=-1)
     iu = np.triu_indices(k, 1)
@@ -149,7 +175,7 @@ def describe_target(target, sds):
 
 def tv_error(target, draws):
     """0.5 * sum |occupancy - w| over the components, draws of shape (..., d)."""
-    flat = np.asarray(draws, dtype=np.float64).reshape(-1, DIM)
+    flat = np.asarray(draws, dtype=np.float64).reshape(-1, target.dim)
     # In pieces: component_of makes (n, K, d) temporaries (a 10 s MALA run has ~2e7 draws).
     comp = np.concatenate([np.asarray(target.component_of(flat[i:i + 100_000])).ravel()
                            for i in range(0, flat.shape[0], 100_000)] or [np.zeros(0, int)])
@@ -519,6 +545,9 @@ def main():
                     help="pairing of the sds linspace(0.5, 1.5, 5) with the weights 0.05..0.35")
     ap.add_argument("--separation", type=float, default=12.0,
                     help="closest pair of means, in units of the largest sd (default 12)")
+    ap.add_argument("--target", default="mixture", choices=("mixture", "heavy"),
+                    help="the 10-D Gaussian mixture of unequal scales (default) or issue 12's 8-D "
+                         "heavy-tailed mixture (tests/tempering/heavy_mixture.py)")
     ap.add_argument("--clock", default="wall", choices=("wall", "cpu"),
                     help="budgets on the wall clock or on process CPU time (the harness protocol: "
                          "cpu, with NUMBA_NUM_THREADS=1)")
@@ -542,11 +571,16 @@ def main():
     print(f"samplers from: {git_state()}")
     print(f"numba threads: {samplers_threads()}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
-    target, sds = make_target(args.scales, args.separation)
+    target, sds = (make_heavy_target() if args.target == "heavy"
+                   else make_target(args.scales, args.separation))
     print(describe_target(target, sds))
     x0 = target.means[START_COMPONENT].copy()
-    check_numpy_logp(target)
     methods, notes = build_methods(args.methods)
+    if args.target == "heavy" and any(spec[4] != "samplers" for spec in methods.values()):
+        ap.error("--target heavy is for samplers methods only (the peers' runners use a "
+                 "GaussianMixture's NumPy density)")
+    if args.target != "heavy":
+        check_numpy_logp(target)
     if args.start == "uniform" and any(spec[4] != "samplers" for spec in methods.values()):
         ap.error("--start uniform is for samplers methods only (the peers' runners take one point)")
     print(f"clock: {args.clock}; start: {args.start}; runs sized by: {args.size_by}")
@@ -572,7 +606,7 @@ def main():
             per_seed = []
             for seed in seeds:
                 initial = (np.random.default_rng(10_000 + seed).uniform(
-                    -UNIFORM_HALFWIDTH, UNIFORM_HALFWIDTH, (CHAINS, DIM))
+                    -UNIFORM_HALFWIDTH, UNIFORM_HALFWIDTH, (CHAINS, target.dim))
                     if args.start == "uniform" else x0)
                 res, _ = curve(name, spec, target, initial, seed, budgets,
                                lambda s: print(s, flush=True))
@@ -593,7 +627,7 @@ def main():
         summary[name] = cells
         print(f"| {name} | " + " | ".join(c[0] for c in cells) + " |")
     print("(cell: mean / max TV over seeds; 'fail k' = k seeds raised; '-' = no run fitted the budget)")
-    discovery_table(table, budgets, target.n_components)
+    discovery_table(table, budgets, target.weights)
 
     # Goals
     print()
@@ -625,15 +659,16 @@ def main():
                   f"{'met' if ok else 'NOT met'}")
 
 
-def discovery_table(table, budgets, n_components):
+def discovery_table(table, budgets, weights):
     """For the mode-aware methods: per budget, the modes found by the largest run within it,
     per seed (x found, . not), and the fraction of seeds that found each component."""
     rows = {name: per_seed for name, per_seed in table.items()
             if any(isinstance(r[b], dict) and "found" in r[b] for r in per_seed for b in budgets)}
     if not rows:
         return
+    n_components = len(weights)
     print()
-    print("Components found (per seed; component k = weight " + "/".join(f"{w:g}" for w in WEIGHTS)
+    print("Components found (per seed; component k = weight " + "/".join(f"{w:g}" for w in weights)
           + "), and the fraction of seeds that found each")
     print("| method | budget | per seed | fraction per component |")
     print("|---|---|---|---|")

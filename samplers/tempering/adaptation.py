@@ -254,6 +254,7 @@ class ModeDiscovery(Adaptation):
         # swallows the climbs from around it).  The spread of the starts and of the
         # guesses apart: many guesses must not shrink the spread of a few starts.
         starts = state.x.reshape(-1, state.x.shape[2])
+        self.told = points
         self.start_region = (spread(points, [])[0], BROAD_INFLATION * np.maximum(
             spread(starts, [])[1], spread(guesses, [])[1]))
         self._survey(target, state, points, points, None, self.first_round)
@@ -272,7 +273,7 @@ class ModeDiscovery(Adaptation):
         ``steps`` Langevin steps of every replica."""
         budget = DISCOVERY_SHARE * steps * state.x.shape[0] * state.x.shape[1]
         self.modes, climbs, evals = survey(target, self.rng, starts, self.modes, points, seen,
-                                           self.start_region, budget)
+                                           self.start_region, self.told, budget)
         self.climbs += climbs
         self.evaluations += evals
 

@@ -35,13 +35,26 @@ def test_search_starts_are_reproducible_and_cover_regions_and_modes():
     near_mode = np.linalg.norm(a - [100.0, 0.0], axis=1) < np.linalg.norm(a, axis=1)
     # Half from each source (binomial sd 0.008 at n = 4000: 6 sd).
     assert abs(near_mode.mean() - 0.5) < 0.05
+    # With a box, a third from each source; the box's draws fill it uniformly.  Beyond
+    # radius 7 (where the region's draws, sd <= 2, almost never are) the box holds
+    # (1 - 49 pi / 625) / 3 = 0.251 of the starts (binomial sd 0.007 at n = 4000: 4 sd),
+    # a quarter of them in each quadrant (sd 0.014 at n ~ 1000: 3.5 sd).
+    box = md.search_box(np.array([[-10.0, -10.0], [10.0, 10.0]]), [])
+    np.testing.assert_allclose(box, [[-12.5, -12.5], [12.5, 12.5]])
+    c = md.search_starts(np.random.default_rng(1), 4000, known, regions, box)
+    outer = (np.abs(c) <= 12.5).all(axis=1) & (np.linalg.norm(c, axis=1) > 7.0)
+    assert abs(outer.mean() - (1 - 49 * np.pi / 625) / 3) < 0.03
+    assert abs(np.mean((c[outer, 0] > 0) & (c[outer, 1] > 0)) - 0.25) < 0.05
+    # The box follows the modes found.
+    far = md.search_box(np.zeros((1, 2)), known)
+    np.testing.assert_allclose(far, [[-12.5, 0.0], [112.5, 0.0]])
 
 
 def test_survey_finds_both_modes_from_one_start():
     rng = np.random.default_rng(2)
     start = np.array([[0.0, 0.0]])
     found, climbs, evals = md.survey(TARGET, rng, start, [], start, np.full(2, 4.0),
-                                     (np.zeros(2), np.full(2, 16.0)), budget=20_000)
+                                     (np.zeros(2), np.full(2, 16.0)), start, budget=20_000)
     assert len(found) == 2 and climbs > 100 and evals >= 20_000
     order = np.argsort([m.location[0] for m in found])
     np.testing.assert_allclose([found[i].location for i in order], TARGET.means, atol=1e-4)
@@ -53,15 +66,15 @@ def test_survey_chunks_fit_the_memory_bound(monkeypatch):
     sizes = []
     draw = md.search_starts
 
-    def recorded(rng, n, modes, regions):
+    def recorded(rng, n, modes, regions, box):
         sizes.append(n)
-        return draw(rng, n, modes, regions)
+        return draw(rng, n, modes, regions, box)
 
     monkeypatch.setattr(md, "search_starts", recorded)
     monkeypatch.setattr(md, "SEARCH_BYTES", 8 * 2 * 100)   # 100 starts of d = 2
     start = np.array([[0.0, 0.0]])
     md.survey(TARGET, np.random.default_rng(0), start, [], start, np.full(2, 4.0),
-              (np.zeros(2), np.full(2, 16.0)), budget=500)
+              (np.zeros(2), np.full(2, 16.0)), start, budget=500)
     assert sizes and max(sizes) == 100
 
 

@@ -8,6 +8,7 @@ from samplers.inference_data import arviz
 from samplers.kernels.reference import reference_draw, reference_logq_grad
 from samplers.tempering.reference import reference_arrays, reference_logpdf
 from tests.reference import finite_difference_grad
+from tests.tempering import heavy_mixture
 
 REFERENCE = reference_arrays(np.array([[0.0, 1.0], [3.0, -2.0]]),
                              np.array([[[1.0, 0.3], [0.3, 0.5]], [[2.0, 0.0], [0.0, 0.2]]]),
@@ -150,50 +151,6 @@ def test_fixed_reference_run_resumes_bit_identically(tmp_path):
     np.testing.assert_array_equal(joined.posterior.x.values, whole.posterior.x.values)
 
 
-# An 8-D mixture of three Gaussians (sd 0.5, 1, 1.5) and a Student-t (nu = 4, scale 1), normalised:
-# p^beta is not normalisable below beta = 2/3, so the classic path's hot levels are improper.
-_HEAVY_D, _HEAVY_NU = 8, 4.0
-_HEAVY_MEANS = np.array([[6.0] * 8, [-6.0] * 8, [6.0] * 4 + [-6.0] * 4, [-6.0] * 4 + [6.0] * 4])
-_HEAVY_SDS = np.array([0.5, 1.0, 1.5, 1.0])
-_HEAVY_WEIGHTS = np.array([0.2, 0.3, 0.3, 0.2])
-
-
-def _heavy_log_coefficients():
-    from scipy.special import gammaln
-
-    d, nu = _HEAVY_D, _HEAVY_NU
-    coef = np.log(_HEAVY_WEIGHTS) - d * np.log(_HEAVY_SDS) - 0.5 * d * np.log(2 * np.pi)
-    coef[3] = (np.log(_HEAVY_WEIGHTS[3]) + gammaln((nu + d) / 2) - gammaln(nu / 2)
-               - 0.5 * d * np.log(nu * np.pi) - d * np.log(_HEAVY_SDS[3]))
-    return coef
-
-
-@numba.njit
-def _heavy_logp_grad(x, params, grad):
-    means, sds, coef, nu = params
-    n, d = means.shape
-    q = np.empty(n)
-    g = np.empty((n, d))
-    for k in range(n):
-        r = (x - means[k]) / sds[k]
-        s = np.sum(r * r)
-        if k == n - 1:  # the Student-t component
-            q[k] = coef[k] - 0.5 * (nu[0] + d) * np.log1p(s / nu[0])
-            g[k] = -(nu[0] + d) / (nu[0] + s) * r / sds[k]
-        else:
-            q[k] = coef[k] - 0.5 * s
-            g[k] = -r / sds[k]
-    top = q.max()
-    e = np.exp(q - top)
-    total = e.sum()
-    for i in range(d):
-        acc = 0.0
-        for k in range(n):
-            acc += e[k] * g[k, i]
-        grad[i] = acc / total
-    return top + np.log(total)
-
-
 @pytest.mark.statistical
 @pytest.mark.parametrize("sampler", [samplers.ParallelTempering, samplers.SimulatedTempering])
 def test_heavy_tailed_mixture_weights_and_evidence_with_every_mode_in_the_reference(sampler):
@@ -201,18 +158,16 @@ def test_heavy_tailed_mixture_weights_and_evidence_with_every_mode_in_the_refere
     Student-t's shape is corrected by the path), chains started uniformly in [-10, 10]^8 give
     each component's weight within 5 MCSE (ESS of its indicator, ArviZ) and log Z = 0
     within 4 reported se."""
-    target = samplers.Target(_heavy_logp_grad, _HEAVY_D,
-                             (_HEAVY_MEANS, _HEAVY_SDS, _heavy_log_coefficients(),
-                              np.array([_HEAVY_NU])))
-    reference = samplers.GaussianMixture(_HEAVY_MEANS, np.array([0.5, 1.0, 1.5, 1.5]) ** 2,
-                                         _HEAVY_WEIGHTS)
-    initial = np.random.default_rng(0).uniform(-10, 10, (4, _HEAVY_D))
+    target = heavy_mixture.heavy_mixture()
+    reference = samplers.GaussianMixture(heavy_mixture.MEANS, np.array([0.5, 1.0, 1.5, 1.5]) ** 2,
+                                         heavy_mixture.WEIGHTS)
+    initial = np.random.default_rng(0).uniform(-10, 10, (4, heavy_mixture.DIM))
     idata = sampler(reference=reference).sample(target, draws=5000, rng=1, initial=initial,
                                                 progressbar=False)
     x = idata.posterior.x.values
-    label = np.argmin(((x[..., None, :] - _HEAVY_MEANS) ** 2).sum(-1), axis=-1)
+    label = np.argmin(((x[..., None, :] - heavy_mixture.MEANS) ** 2).sum(-1), axis=-1)
     az = arviz()
-    for k, w in enumerate(_HEAVY_WEIGHTS):
+    for k, w in enumerate(heavy_mixture.WEIGHTS):
         indicator = (label == k).astype(float)
         mcse = np.sqrt(w * (1 - w) / float(az.ess(indicator)))
         assert abs(indicator.mean() - w) < 5 * mcse, (k, indicator.mean(), mcse)
