@@ -105,7 +105,12 @@ class TemperingVar:
     MODE_LAPLACE_WEIGHT = "mode_laplace_weight"
     MODE_OCCUPANCY = "mode_occupancy"
     MODE_OCCUPANCY_SE = "mode_occupancy_se"
-    MODES = (MODE_LOCATION, MODE_LOG_P, MODE_LAPLACE_WEIGHT, MODE_OCCUPANCY, MODE_OCCUPANCY_SE)
+    #: The warm-up step of the discovery that found each mode (0: at the start), and the
+    #: step of the last discovery (``tempering.modes.discovery_message``).
+    MODE_FOUND_AT = "mode_found_at"
+    LAST_DISCOVERY = "last_discovery"
+    MODES = (MODE_LOCATION, MODE_LOG_P, MODE_LAPLACE_WEIGHT, MODE_OCCUPANCY, MODE_OCCUPANCY_SE,
+             MODE_FOUND_AT, LAST_DISCOVERY)
 
 
 def arviz():

@@ -16,7 +16,7 @@ from ..inference_data import SAMPLER_STATE, TEMPERING, TemperingVar
 from ..sampler import Sampler
 from . import evidence, tails
 from .adaptation import ModeDiscovery, mode_rounds
-from .modes import occupancy_message
+from .modes import discovery_message, occupancy_message
 from .variational import STATES_PER_LEVEL, VariationalReference
 from .reference import as_reference
 
@@ -167,6 +167,6 @@ class TemperingSampler(Sampler):
         message = evidence.untrusted_message(idata[TEMPERING])
         if message is not None:
             warnings.warn(f"{self.name}: {message}", evidence.EvidenceWarning, stacklevel=4)
-        message = occupancy_message(idata[TEMPERING])
-        if message is not None:
-            warnings.warn(f"{self.name}: {message}", RuntimeWarning, stacklevel=4)
+        for message in (occupancy_message(idata[TEMPERING]), discovery_message(idata[TEMPERING])):
+            if message is not None:
+                warnings.warn(f"{self.name}: {message}", RuntimeWarning, stacklevel=4)

@@ -12,9 +12,11 @@
 * **Laplace**: at a mode ``m`` the covariance is ``S = H^{-1}``, ``H`` the
   Hessian of ``-log p`` by central differences of the gradient; its mass is
   ``p(m) (2 pi)^{d/2} |S|^{1/2}`` (exact for a Gaussian).  A point is a mode
-  only if ``H`` is positive definite and the Newton step ``S grad log p(m)``
+  only if ``H`` is positive definite, the Newton step ``S grad log p(m)``
   is below ``NEWTON_TOLERANCE`` standard deviations (where L-BFGS stops in a
-  flat heavy tail, it is not);
+  flat heavy tail, it is not) and log p one sd away along the widest
+  direction of ``S`` falls by at most ``LAPLACE_DROP`` (on a curved ridge,
+  a ring, it falls by far more);
 * **reference**: ``q = (1 - delta) sum_k w_k N(m_k, S_k) + delta N(mu, V)``
   with ``w_k`` proportional to the Laplace masses and a broad *defensive*
   Gaussian (``delta = DEFENSIVE_WEIGHT``; ``mu`` and the diagonal ``V`` from
@@ -33,7 +35,7 @@ import numpy as np
 from .reference import reference_arrays
 
 __all__ = ["Mode", "climb", "laplace", "ascend", "discover", "search_starts", "survey",
-           "mode_reference", "defensive", "search_box", "mode_table", "occupancy_message", "spread",
+           "mode_reference", "defensive", "search_box", "discovery_message", "mode_table", "occupancy_message", "spread",
            "laplace_weights", "OCCUPANCY_FACTOR", "OCCUPANCY_SE",
            "inside_bound", "DEFENSIVE_WEIGHT", "BROAD_INFLATION", "CLIMB_ITERATIONS",
            "MAX_POLISH"]
@@ -64,9 +66,9 @@ ASCENT_LENGTH = 0.1
 SEARCH_SCALES = (0.5, 2.0)
 #: Range of the log-uniform sd multiplier of a known mode's Laplace Gaussian in ``search_starts``.
 MODE_SCALES = (2.0, 8.0)
-#: Half-widths of the uniform box of ``search_starts``, as a multiple of those of the
-#: bounding box of the starts and the modes found (``search_box``).
-BOX_INFLATION = 1.25
+#: Range of the log-uniform multiplier of the half-widths of the bounding box of the
+#: starts and the modes found (``search_box``) in ``search_starts``.
+BOX_SCALES = (1.25, 4.0)
 #: Starts drawn and climbed at a time by ``survey``, at most: fewer in high dimension, so
 #: that a chunk's positions (and the ascent's copies of them) stay within SEARCH_BYTES.
 SEARCH_CHUNK = 16384
@@ -77,6 +79,9 @@ SEARCH_BYTES = 1 << 26
 RUNAWAY = 100.0
 #: A mode is accepted when its Newton step is below this many standard deviations.
 NEWTON_TOLERANCE = 0.1
+#: A mode is accepted when log p one Laplace sd away along its widest direction falls by
+#: at most this much (a Gaussian: 1/2; a Student-t or a banana's mode: below 3).
+LAPLACE_DROP = 5.0
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -134,6 +139,15 @@ def laplace(target, m, log_p):
     _, grad = target.logp_and_grad(m)
     if not np.all(np.isfinite(grad)) or float(grad @ cov @ grad) > NEWTON_TOLERANCE ** 2:
         return None
+    # A peak, not a point on a curved ridge: on a ring the curvature along the tangent is
+    # ~0 and S there thousands of times too wide (sd 4,600 on a ring of radius 3), so that
+    # one sd along it, log p falls by far more than a Gaussian's 1/2.  A side beyond the
+    # support (-inf) says nothing about the width: only finite values count.
+    widest = vec[:, 0] / np.sqrt(eig[0])
+    for side in (1.0, -1.0):
+        value, _ = target.logp_and_grad(m + side * widest)
+        if np.isfinite(value) and log_p - value > LAPLACE_DROP:
+            return None
     log_mass = log_p + 0.5 * d * _LOG_2PI - 0.5 * float(np.sum(np.log(eig)))
     return Mode(m, float(log_p), cov, float(log_mass))
 
@@ -216,12 +230,11 @@ def discover(target, starts, modes, length, budget=None, max_polish=MAX_POLISH):
 
 
 def search_box(points, modes):
-    """``(lo, hi)``: the bounding box of ``points`` (n, d) and the modes' locations, its
-    half-widths inflated by ``BOX_INFLATION`` about its centre."""
+    """``(centre, half-widths)``: the bounding box of ``points`` (n, d) and the modes'
+    locations."""
     points = np.vstack([points] + [mode.location[None] for mode in modes])
     lo, hi = points.min(axis=0), points.max(axis=0)
-    centre, half = 0.5 * (lo + hi), 0.5 * BOX_INFLATION * (hi - lo)
-    return centre - half, centre + half
+    return 0.5 * (lo + hi), 0.5 * (hi - lo)
 
 
 def search_starts(rng, n, modes, regions, box=None):
@@ -229,17 +242,19 @@ def search_starts(rng, n, modes, regions, box=None):
 
     Each start comes, with equal probabilities, from one of the broad Gaussians
     ``regions`` (pairs ``(mu, var)``, diagonal: the reference's defensive part, the
-    region of the run's starts) as ``N(mu, s^2 diag(var))``, from the uniform
-    distribution on ``box`` (``(lo, hi)``, from :func:`search_box`), or (when modes are
-    known) from ``N(m_k, s^2 S_k)`` around a known mode picked uniformly (every mode
-    alike: a missed mode may lie next to a light one).  The scale ``s`` is log-uniform
-    on ``SEARCH_SCALES`` (regions) and ``MODE_SCALES`` (modes): a scale mixture, so that
-    the region between the modes and the neighbourhood of each are covered whatever
-    their sizes.  The box reaches the corners of the region that Gaussian draws in
-    several dimensions miss (they concentrate on a shell): on issue 12's 8-D
-    heavy-tailed mixture (``tests/tempering/heavy_mixture.py``) a climb from the box
-    of uniform starts found the sd-0.5 mode 5.5e-5 of the time, from the Gaussians
-    (0 to 5) e-6.
+    region of the run's starts) as ``N(mu, s^2 diag(var))``, uniformly from the box
+    ``box`` (``(centre, half-widths)``, from :func:`search_box`) with its half-widths
+    times ``s``, or (when modes are known) from ``N(m_k, s^2 S_k)`` around a known mode
+    picked uniformly (every mode alike: a missed mode may lie next to a light one).  The
+    scale ``s`` is log-uniform on ``SEARCH_SCALES`` (regions), ``BOX_SCALES`` (the box)
+    and ``MODE_SCALES`` (modes): a scale mixture, so that the region between the modes
+    and the neighbourhood of each are covered whatever their sizes.  The box reaches the
+    corners of the region that Gaussian draws in several dimensions miss (they
+    concentrate on a shell): on issue 12's 8-D heavy-tailed mixture
+    (``tests/tempering/heavy_mixture.py``) a climb from the box of uniform starts found
+    the sd-0.5 mode (1 to 5.5) e-5 of the time, from the Gaussians (0 to 5) e-6; scales
+    up to 4 reach a light narrow mode in the far corner of a 5-D mixture (2e-4 against 0
+    with the box inflated by 1.25 only).
     """
     d = regions[0][0].size
     z = rng.standard_normal((n, d))
@@ -249,13 +264,15 @@ def search_starts(rng, n, modes, regions, box=None):
     near = source == len(regions) + n_boxes
     scale = np.exp(rng.uniform(*np.log(SEARCH_SCALES), n))
     scale[near] = np.exp(rng.uniform(*np.log(MODE_SCALES), int(near.sum())))
+    boxed = source == len(regions) if box is not None else np.zeros(n, dtype=bool)
+    scale[boxed] = np.exp(rng.uniform(*np.log(BOX_SCALES), int(boxed.sum())))
     out = np.empty((n, d))
     for j, (mu, var) in enumerate(regions):
         rows = source == j
         out[rows] = mu + scale[rows, None] * np.sqrt(var) * z[rows]
     if box is not None:
-        rows = source == len(regions)
-        out[rows] = rng.uniform(box[0], box[1], (int(rows.sum()), d))
+        out[boxed] = box[0] + scale[boxed, None] * box[1] * rng.uniform(
+            -1.0, 1.0, (int(boxed.sum()), d))
     if modes:
         pick = rng.integers(0, len(modes), n)
         for k, mode in enumerate(modes):
@@ -338,14 +355,16 @@ def spread(points, modes):
     return mu, var
 
 
-def mode_table(modes, draws):
+def mode_table(modes, draws, found_at=None, last_discovery=None):
     """The ``tempering`` group's mode variables (``inference_data.TemperingVar.MODES``):
     location, log p, Laplace weight (normalised Laplace mass), occupancy, the
     fraction of the beta = 1 ``draws`` (C, n, d) whose nearest mode, in the Mahalanobis
     distance of each mode's Laplace covariance, is that mode, and its standard error:
     the spread of the chains' own occupancies over sqrt(C) (independent chains), never
     below the binomial ``sqrt(o (1 - o) / N)`` of all ``N`` draws (with ``o`` clipped to
-    ``[1/N, 1 - 1/N]``: chains that all agree, on a mode none visited say, do not make it 0)."""
+    ``[1/N, 1 - 1/N]``: chains that all agree, on a mode none visited say, do not make it 0);
+    with ``found_at`` (the warm-up step at which each mode was found) and
+    ``last_discovery`` (the step of the last discovery), those too."""
     from ..inference_data import TemperingVar as V
 
     if not modes:
@@ -363,11 +382,34 @@ def mode_table(modes, draws):
     se = np.sqrt(o * (1.0 - o) / total)
     if chains > 1:
         se = np.maximum(se, per_chain.std(axis=0, ddof=1) / np.sqrt(chains))
-    return {V.MODE_LOCATION: (("mode", "mode_dim"), np.array([m.location for m in modes])),
-            V.MODE_LOG_P: (("mode",), np.array([m.log_p for m in modes])),
-            V.MODE_LAPLACE_WEIGHT: (("mode",), laplace_weights(modes)),
-            V.MODE_OCCUPANCY: (("mode",), occupancy),
-            V.MODE_OCCUPANCY_SE: (("mode",), se)}
+    table = {V.MODE_LOCATION: (("mode", "mode_dim"), np.array([m.location for m in modes])),
+             V.MODE_LOG_P: (("mode",), np.array([m.log_p for m in modes])),
+             V.MODE_LAPLACE_WEIGHT: (("mode",), laplace_weights(modes)),
+             V.MODE_OCCUPANCY: (("mode",), occupancy),
+             V.MODE_OCCUPANCY_SE: (("mode",), se)}
+    if found_at is not None:
+        table[V.MODE_FOUND_AT] = (("mode",), np.asarray(found_at, dtype=np.int64))
+        table[V.LAST_DISCOVERY] = ((), int(last_discovery))
+    return table
+
+
+def discovery_message(group):
+    """A warning (else ``None``) when the last discovery of the warm-up still found a mode
+    (and it was not the only one): discovery had not levelled off, so more modes may be
+    missing, and a mode never found is missing from the draws and the evidence without
+    any other sign (the chains mix among the modes they know)."""
+    from ..inference_data import TemperingVar as V
+
+    if V.MODE_FOUND_AT not in group:
+        return None
+    found_at = group[V.MODE_FOUND_AT].values
+    last = int(group[V.LAST_DISCOVERY])
+    late = np.flatnonzero(found_at == last)
+    if last == 0 or late.size == 0:
+        return None
+    return (f"mode discovery was still finding modes in its last round (mode(s) "
+            f"{late.tolist()} of {found_at.size}, at warm-up step {last}): modes may be missing "
+            "from the draws and the evidence; run with a larger tune")
 
 
 def occupancy_message(group):
