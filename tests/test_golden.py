@@ -102,6 +102,15 @@ def run_pt():
                   t["swap_acceptance"].values)
 
 
+def run_pt_default():
+    # The default path (reference="auto": "modes"): discovery, the reference and its evidence.
+    idata = samplers.ParallelTempering().sample(
+        two_modes_target(3), draws=200, tune=800, chains=2, rng=17, progressbar=False)
+    t = idata.tempering
+    return digest(idata.posterior["x"].values, t["beta"].values, t["mode_location"].values,
+                  t["log_evidence"].values)
+
+
 def run_matrix():
     problem, _ = synthetic_problem("sensing", 8, 2, m=60, noise_std=0.05, rng=0)
     idata = MatrixLangevin(symmetry_moves=True).sample(problem, draws=100, tune=20, chains=2,
@@ -128,6 +137,7 @@ GOLDEN = {
     "mala": (run_mala, "d4e0e04d172ee912"),
     "st": (run_st, "79c41f8741b780ed"),
     "pt": (run_pt, "00027f7802fcbf60"),
+    "pt_default": (run_pt_default, "401cfb78d833dde0"),
     "matrix": (run_matrix, "77afd8120218b9fc"),
     "curve": (run_curve, "9eed22d5db12873f"),
 }
