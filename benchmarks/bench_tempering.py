@@ -74,7 +74,7 @@ Gaussians of sd 0.5, 1, 1.5 and a Student-t with nu = 4; ``--target heavy``, sam
 methods only), from uniform starts, runs sized by their warm-up or by their draws::
 
     NUMBA_NUM_THREADS=1 python benchmarks/bench_tempering.py --target heavy --methods PT ST \
-        --clock cpu --start uniform --size-by tune --budgets 10 --seeds 3
+        --clock cpu --start uniform --tune 40000 --budgets 10 --seeds 3
 
 The machine should be otherwise idle (the script prints the CPU share other
 processes used, from ``_load.py``).  ``samplers`` runs its chains on all
@@ -194,7 +194,7 @@ def samplers_runner(make):
         if SIZE_BY == "tune":
             draws, tune = TUNED_RUN_DRAWS, int(size)
         else:
-            draws, tune = int(size), None
+            draws, tune = int(size), TUNE
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the run's warnings are not what is measured
             idata = make().sample(target, draws=draws, tune=tune, chains=CHAINS, rng=seed,
@@ -218,6 +218,8 @@ def found_components(target, locations):
 
 #: What ``--size-by`` scales: the draws (default) or the warm-up of a samplers run.
 SIZE_BY = "draws"
+#: The warm-up of a samplers run sized by its draws (``--tune``; None: the default).
+TUNE = None
 
 
 def numpy_mixture(target):
@@ -555,11 +557,15 @@ def main():
                     help="every chain at the mean of the 0.05 mode (default), or each chain "
                          f"U[-{UNIFORM_HALFWIDTH:g}, {UNIFORM_HALFWIDTH:g}]^d per seed (the harness's "
                          "init_positions; samplers methods only)")
+    ap.add_argument("--tune", type=int, default=None,
+                    help="warm-up steps of a samplers run sized by its draws (default: the "
+                         "sampler's default)")
     ap.add_argument("--size-by", default="draws", choices=("draws", "tune"),
                     help="what a samplers run's size scales: its draws (default tune) or its warm-up "
                          f"(tune, with {TUNED_RUN_DRAWS} draws): mode discovery grows with the warm-up")
     args = ap.parse_args()
-    global CLOCK, SIZE_BY
+    global CLOCK, SIZE_BY, TUNE
+    TUNE = args.tune
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     SIZE_BY = args.size_by
     budgets = sorted(args.budgets or ([0.5, 1, 2] if args.quick else [0.5, 1, 2, 5, 10]))

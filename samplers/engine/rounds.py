@@ -99,10 +99,11 @@ def run(target, plan, start, run_args, progress=None):
         message = (f"after {budget - tune} steps past warm-up, chain(s) {np.flatnonzero(short).tolist()} "
                    f"had only {kept} of {draws} draws at beta = 1: the level walk rarely reaches the "
                    "top level (poor log weights, too wide a ladder, or too short a warm-up)")
-        if kept == 0:
-            raise RuntimeError(message)
-        warnings.warn(f"{message}; returning the first {kept} draws of every chain", RuntimeWarning,
-                      stacklevel=4)
+        # Never thrown away: even with no draw, the diagnostics (occupancy, weights, round
+        # trips, the level trace) say why, and the state can be resumed.
+        warnings.warn(f"{message}; returning the first {kept} draws of every chain"
+                      + (" (none: see the tempering group)" if kept == 0 else ""),
+                      RuntimeWarning, stacklevel=4)
         rec = rec._replace(draws=type(rec.draws)(*(column[:, :kept] for column in rec.draws)))
     return Result(rec, state, settings, acc, wall)
 

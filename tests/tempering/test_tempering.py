@@ -346,6 +346,20 @@ def test_simulated_tempering_returns_the_draws_it_has_when_the_budget_runs_out(m
     assert "tempering" in idata.groups()
 
 
+def test_simulated_tempering_with_no_draw_at_the_top_still_returns_its_diagnostics(monkeypatch):
+    """Fixed weights that keep the walk at the hottest level (w_0 - w_1 = 50 nats): no draw
+    reaches beta = 1 within the budget; the run is returned with a warning, an empty
+    posterior and the diagnostics that say why (every step at level 0), not an error."""
+    sampler = samplers.SimulatedTempering(betas=[0.5, 1.0], log_weights=[50.0, 0.0])
+    target = samplers.Gaussian(np.zeros(2), 1.0)
+    with pytest.warns(RuntimeWarning, match=r"only 0 of 20 draws.*\(none: see the tempering group\)"):
+        idata = sampler.sample(target, draws=20, tune=100, chains=2, rng=0, progressbar=False,
+                               check_convergence=False)
+    assert idata.posterior.sizes["draw"] == 0
+    np.testing.assert_allclose(idata.tempering["occupancy"].values, [1.0, 0.0])
+    assert idata.sampler_state["x"].shape[0] == 2
+
+
 def test_small_draws_are_collected():
     """A budget of at least 100 draws' worth of steps: 10 draws on a 13-level ladder."""
     idata = samplers.SimulatedTempering().sample(samplers.Gaussian(np.zeros(10), 1.0), draws=10,
