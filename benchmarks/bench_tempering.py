@@ -46,7 +46,7 @@ The curve: for every wall-clock budget ``b`` (default 0.5, 1, 2, 5, 10 s) a
 run is sized (from a linear fit of the previous runs' wall time against their
 size: draws for ``samplers``, iterations for the others) to take about 0.8 b;
 a run that overshoots ``b`` is repeated smaller and one that takes less than
-b / 2 is repeated larger (at most 3 runs per budget).  The error
+b / 2 is repeated larger (at most 6 runs per budget).  The error
 reported at ``b`` is that of the largest successful run whose whole wall time
 (``time.perf_counter`` around the call: set-up, tuning/burn-in, sampling and,
 for ``samplers``, building the ``InferenceData``) was at most ``b``.  A run
@@ -106,7 +106,7 @@ CHAINS = 4
 N_WALKERS = 32               # emcee family
 N_TEMPS = 13                 # = samplers.ladders.default_ladder(10).size
 TARGET_FRACTION = 0.8        # size runs to this fraction of the budget
-MAX_TRIES = 3
+MAX_TRIES = 6   # runs dominated by a fixed warm-up need a few tries to size
 #: The clock budgets are measured on (``--clock``): wall (default) or process CPU time.
 CLOCK = time.perf_counter
 #: Draws per chain of a run sized by its warm-up (``--size-by tune``).
