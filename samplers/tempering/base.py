@@ -164,6 +164,11 @@ class TemperingSampler(Sampler):
                 state["level"].values.reshape(-1))
             if message is not None:
                 warnings.warn(f"{self.name}: {message}", RuntimeWarning, stacklevel=4)
+        elif draws.size:          # a reference path: is its evidence's se honest?
+            message = tails.heavy_tail_evidence_message(target, draws)
+            if message is not None:
+                idata[TEMPERING][TemperingVar.LOG_Z_TRUSTED] = False
+                idata[TEMPERING].attrs[evidence.CAVEAT] = message
         message = evidence.untrusted_message(idata[TEMPERING])
         if message is not None:
             warnings.warn(f"{self.name}: {message}", evidence.EvidenceWarning, stacklevel=4)

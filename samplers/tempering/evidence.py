@@ -252,6 +252,11 @@ def check_evidence(stone, stone_reverse, betas):
     return EvidenceCheck(log_f, -log_m, disagreement, ess, min_ess, untrusted)
 
 
+#: The ``tempering`` group's attribute holding a reason, beyond the pairs, why its log Z
+#: standard errors cannot be trusted (``tempering.tails.heavy_tail_evidence_message``).
+CAVEAT = "evidence_caveat"
+
+
 def untrusted_message(group):
     """The warning for a ``tempering`` group whose ``log_z_trusted`` is False (else ``None``):
     the pairs that failed :func:`check_evidence`, why, and the fix."""
@@ -259,12 +264,15 @@ def untrusted_message(group):
 
     if V.LOG_Z_TRUSTED not in group or bool(group[V.LOG_Z_TRUSTED]):
         return None
+    pairs = np.flatnonzero(group[V.LOG_Z_UNTRUSTED].values)
+    caveat = group.attrs.get(CAVEAT)
+    if pairs.size == 0 and caveat:
+        return caveat
     betas = group[V.BETA].values
     ess = group[V.OVERLAP_ESS].values
     min_ess = group[V.OVERLAP_MIN_ESS].values
     disagreement = group[V.STONE_DISAGREEMENT].values
     log_z_values = group[V.LOG_Z].values
-    pairs = np.flatnonzero(group[V.LOG_Z_UNTRUSTED].values)
     judged = reverse_variance_finite(betas)
     shown = []
     for i in pairs[:4]:
@@ -281,4 +289,5 @@ def untrusted_message(group):
     return ("the log Z standard errors (tempering.log_z_se) cannot be trusted; neighbouring levels "
             f"overlap too little: {'; '.join(shown)}{more}.{nan} Put more levels between them "
             "(a longer ladder, e.g. betas=samplers.ladders.geometric(beta_min, n) with a larger n, "
-            "or adapt_ladder=True) or run longer; tempering.log_z_reverse is the reverse estimate")
+            "or adapt_ladder=True) or run longer; tempering.log_z_reverse is the reverse estimate"
+            + (f". Also: {caveat}" if caveat else ""))

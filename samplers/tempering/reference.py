@@ -100,8 +100,9 @@ def as_reference(reference, dim):
     if reference is None or (isinstance(reference, str) and reference in REFERENCE_KINDS):
         return reference
     if isinstance(reference, str):
-        raise ValueError(f"reference must be None, one of {list(REFERENCE_KINDS)}, a "
-                         f"samplers.Gaussian or a samplers.GaussianMixture, got {reference!r}")
+        raise ValueError(f"reference must be 'auto' (the default), None, one of "
+                         f"{list(REFERENCE_KINDS)}, a samplers.Gaussian or a "
+                         f"samplers.GaussianMixture, got {reference!r}")
     if isinstance(reference, Gaussian):
         means, covs, weights = reference.mean[None], reference.cov[None], np.ones(1)
     elif isinstance(reference, GaussianMixture):
@@ -110,7 +111,8 @@ def as_reference(reference, dim):
         means, covs, weights = means[keep], covs[keep], weights[keep]
     else:
         raise TypeError(
-            "reference must be None, 'modes', 'variational', a samplers.Gaussian or a "
+            "reference must be 'auto' (the default), None, 'modes', 'variational', a "
+            "samplers.Gaussian or a "
             "samplers.GaussianMixture "
             f"(a normalised density with exact draws), got {type(reference).__name__}")
     if dim is not None and means.shape[1] != dim:

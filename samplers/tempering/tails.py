@@ -27,6 +27,7 @@ normalised reference ``q`` (``reference=``).
 import numpy as np
 
 __all__ = ["tail_exponent", "improper_levels", "runaway_levels", "hot_level_message",
+           "heavy_tail_evidence_message",
            "N_DIRECTIONS", "RADII", "RUNAWAY_FACTOR"]
 
 #: Rays of the tail probe, and the radii along them in units of the beta = 1 spread.
@@ -35,6 +36,9 @@ RADII = 10.0 ** np.arange(1, 7)
 #: A replica this many times further from the beta = 1 draws than a Gaussian-like level at its
 #: beta would spread has run off.
 RUNAWAY_FACTOR = 1e6
+#: A tail exponent below this is a polynomial decay (a Gaussian's is ~r^2: enormous at the
+#: probe's radii).
+POLYNOMIAL = 1e3
 #: The fix named in the warning.
 FIX = 'use reference="modes" (a reference path: q^(1 - beta) p^beta with a proper reference q)'
 
@@ -118,7 +122,7 @@ def hot_level_message(target, betas, draws, positions, levels):
     parts = []
     if improper.size:
         levels_text = f"the levels beta = {_betas(betas[improper])}"
-        if np.isfinite(exponent) and exponent < 1e3:    # a polynomial tail
+        if np.isfinite(exponent) and exponent < POLYNOMIAL:
             parts.append(f"{levels_text} are not distributions: log p decays like -{exponent:.3g} "
                          f"log |x| far out, so p^beta is not normalisable for beta <= "
                          f"{target.dim / exponent:.3g} (d / {exponent:.3g})")
@@ -132,6 +136,38 @@ def hot_level_message(target, betas, draws, positions, levels):
                      f"{worst:.3g} from the beta = 1 draws, whose spread is {spread:.3g})")
     return ("; ".join(parts) + ". Their draws and log Z mean nothing and they carry no mass "
             f"between modes: raise the smallest beta, or {FIX}")
+
+
+def heavy_tail_evidence_message(target, draws):
+    """On a reference path with a Gaussian (mixture) reference ``q``: a warning (else
+    ``None``) when ``p`` decays polynomially, like ``|x|^(-a)`` (:func:`tail_exponent`
+    from the beta = 1 ``draws``).
+
+    The stepping stone's last increment averages ``(p / q)^(1 - beta)`` under
+    ``pi_beta``; its variance is the integral of ``q^(1 - beta') p^beta'`` with
+    ``beta' = 2 - beta > 1``, which diverges when ``p``'s tails are heavier than a
+    Gaussian's (``q^(-)`` grows like ``exp(|x|^2)``): the standard error of the
+    evidence comes from a sample of an infinite-variance average, too small (a Cauchy's
+    evidence came out 2 to 7 se low).  A normalisable ``p`` needs ``a > d``; below it
+    the evidence is infinite.
+    """
+    draws = np.asarray(draws, dtype=np.float64).reshape(-1, target.dim)
+    draws = draws[np.all(np.isfinite(draws), axis=1)]
+    if draws.shape[0] == 0:
+        return None
+    centre, spread = _centre_and_spread(draws)
+    exponent = tail_exponent(target, centre, spread)
+    if not (np.isfinite(exponent) and exponent < POLYNOMIAL):
+        return None
+    if exponent <= target.dim:
+        return (f"log p decays like -{exponent:.3g} log |x| far out, no faster than |x|^-d "
+                f"(d = {target.dim}): p is not normalisable, its evidence is infinite and the "
+                "draws are not of a distribution")
+    return (f"log p decays like -{exponent:.3g} log |x| far out (a polynomial tail), faster than "
+            f"|x|^-d (d = {target.dim}) but slower than the Gaussian reference q: the last "
+            "stepping-stone increment (p / q)^(1 - beta) has infinite variance, so "
+            "log_evidence_se may be too small (a Cauchy's evidence came out 2 to 7 se low; "
+            "the estimate itself is consistent): compare independent runs instead")
 
 
 def _betas(values):

@@ -120,7 +120,7 @@ def test_reference_paths_refuse_bad_input():
         samplers.SimulatedTempering(reference=samplers.Target(
             samplers.targets.gaussian.gaussian_logp_grad, 3,
             (np.zeros(3), np.zeros((0, 0)), np.ones(3))))
-    with pytest.raises(ValueError, match="reference must be None"):
+    with pytest.raises(ValueError, match="reference must be 'auto' \\(the default\\), None"):
         samplers.ParallelTempering(reference="variational-ish")
     with pytest.raises(ValueError, match="must start at 0"):
         samplers.ParallelTempering([0.1, 1.0], reference=samplers.Gaussian(np.zeros(3), 1.0))

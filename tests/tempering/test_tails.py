@@ -7,6 +7,7 @@ import pytest
 
 import samplers
 from samplers.tempering import tails
+from samplers.tempering.evidence import EvidenceWarning
 
 
 @numba.njit
@@ -112,3 +113,26 @@ def test_gaussian_mixtures_do_not_warn(make):
     target = samplers.GaussianMixture([[0.0, 0.0], [18.0, 0.0], [0.0, 18.0]],
                                       covs=[0.5, 1.0, 1.5], weights=[0.2, 0.3, 0.5])
     assert _tails_warnings(make(), target, draws=500, rng=3) == []
+
+
+def _evidence_warnings(sampler, target, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        idata = sampler.sample(target, chains=4, progressbar=False, check_convergence=False,
+                               **kwargs)
+    return idata, [str(w.message) for w in caught if issubclass(w.category, EvidenceWarning)]
+
+
+def test_the_evidence_of_a_polynomial_tail_on_a_reference_path_is_not_trusted():
+    """On the default (reference) path the 2-D Cauchy's evidence se is too small (the last
+    increment has infinite variance: measured 2-7 se low): flagged, log_z_trusted False;
+    a Gaussian mixture is not flagged."""
+    idata, caught = _evidence_warnings(samplers.ParallelTempering(), cauchy(2), draws=500, rng=4)
+    assert idata.tempering["log_z_trusted"].values.item() is False
+    assert any("polynomial tail" in m and "log_evidence_se may be too small" in m for m in caught)
+    assert "polynomial tail" in str(samplers.tempering_summary(idata))
+    mixture = samplers.GaussianMixture([[0.0, 0.0], [18.0, 0.0]], covs=[0.5, 1.5],
+                                       weights=[0.2, 0.8])
+    idata, caught = _evidence_warnings(samplers.ParallelTempering(), mixture, draws=500, rng=4)
+    assert not any("polynomial tail" in m for m in caught)
+    assert "evidence_caveat" not in idata.tempering.attrs
