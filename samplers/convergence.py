@@ -134,7 +134,9 @@ def _rhat(draws):
     n = draws.shape[1]
     between = n * np.var(draws.mean(axis=1), axis=0, ddof=1)
     within = np.mean(np.var(draws, axis=1, ddof=1), axis=0)
-    with np.errstate(divide="ignore"):  # chains that never moved: R-hat = inf where they disagree
+    # Chains that never moved: R-hat = inf where they disagree, NaN where they agree (or
+    # hold non-finite values): the check reports those itself.
+    with np.errstate(divide="ignore", invalid="ignore"):
         return np.sqrt((between / within + n - 1) / n)
 
 

@@ -368,7 +368,7 @@ def mode_table(modes, draws, found_at=None, last_discovery=None):
     from ..inference_data import TemperingVar as V
 
     if not modes:
-        return {}
+        return {} if last_discovery is None else {V.LAST_DISCOVERY: ((), int(last_discovery))}
     d = modes[0].location.size
     draws = np.asarray(draws, dtype=np.float64)
     draws = draws.reshape((-1,) + draws.shape[-2:]) if draws.ndim == 3 else draws.reshape(1, -1, d)
@@ -397,11 +397,16 @@ def discovery_message(group):
     """A warning (else ``None``) when the last discovery of the warm-up still found a mode
     (and it was not the only one): discovery had not levelled off, so more modes may be
     missing, and a mode never found is missing from the draws and the evidence without
-    any other sign (the chains mix among the modes they know)."""
+    any other sign (the chains mix among the modes they know); or when it found none."""
     from ..inference_data import TemperingVar as V
 
+    if V.LAST_DISCOVERY not in group:
+        return None                    # not a mode-aware run
     if V.MODE_FOUND_AT not in group:
-        return None
+        return ("mode discovery found no mode (the climbs ended on ridges, at a singular "
+                "peak, or kept rising: an unbounded density?): the reference path ran from "
+                "the broad defensive Gaussian alone and its evidence covers what the chains "
+                "reached; check that p is bounded and normalisable")
     found_at = group[V.MODE_FOUND_AT].values
     last = int(group[V.LAST_DISCOVERY])
     late = np.flatnonzero(found_at == last)

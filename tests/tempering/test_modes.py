@@ -139,6 +139,9 @@ def test_a_mode_found_in_the_last_discovery_is_warned_about():
     assert md.discovery_message(group([0, 1000], 3000)) is None
     assert md.discovery_message(group([0, 0], 0)) is None     # one discovery, at the start
     assert md.discovery_message(xr.Dataset()) is None         # not a mode-aware run
+    none = md.discovery_message(xr.Dataset({V.LAST_DISCOVERY: ((), 3000)}))
+    assert none is not None and "found no mode" in none
+    assert md.mode_table([], np.zeros((2, 5, 2)), [], 3000) == {V.LAST_DISCOVERY: ((), 3000)}
 
 
 @numba.njit
