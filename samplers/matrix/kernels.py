@@ -186,9 +186,10 @@ def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
     ||S z - b||^2 = z . (Q z - 2 c) + |b|^2, one (n x p)(p x p) product
     instead of two (n x m)(m x p) ones; for 2 to LANES points it is
     :func:`symmetric_product`, which reads only Q's upper triangle (1.5x the
-    BLAS on 8 chains, d = 50, ``benchmarks/bench_gram_product.py``).  The cancellation in the loss costs
-    about eps |b|^2 in absolute terms (1e-12 for the benchmark problem), far
-    below any difference of log densities that matters.
+    BLAS on 8 chains, d = 50, ``benchmarks/bench_gram_product.py``).  The
+    cancellation in the loss costs about eps |b|^2 in absolute terms (1e-12
+    for the benchmark problem), far below any difference of log densities
+    that matters.
     ``params = (Q, c, [|b|^2], dk, scale)``.
     """
     gram, c, bb, dk, scale = params
