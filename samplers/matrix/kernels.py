@@ -184,9 +184,12 @@ def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
 
     With Q = S^T S (p x p), c = S^T b and |b|^2:  S^T r = Q z - c and
     ||S z - b||^2 = z . (Q z - 2 c) + |b|^2, one (n x p)(p x p) product
-    instead of two (n x m)(m x p) ones.  The cancellation in the loss costs
-    about eps |b|^2 in absolute terms (1e-12 for the benchmark problem), far
-    below any difference of log densities that matters.
+    instead of two (n x m)(m x p) ones; for 2 to LANES points it is
+    :func:`symmetric_product`, which reads only Q's upper triangle (1.5x the
+    BLAS on 8 chains, d = 50, ``benchmarks/bench_gram_product.py``).  The
+    cancellation in the loss costs about eps |b|^2 in absolute terms (1e-12
+    for the benchmark problem), far below any difference of log densities
+    that matters.
     ``params = (Q, c, [|b|^2], dk, scale)``.
     """
     gram, c, bb, dk, scale = params
@@ -194,7 +197,10 @@ def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
     n = xs.shape[0]
     P = _pack_grams(xs, d, k, gram.shape[1])
     dk_n = d * k
-    G = np.dot(P, gram)  # Q is symmetric: row c of G is Q z_c
+    if 1 < n <= LANES:  # all chains in one vector register, Q's triangle read once
+        G = symmetric_product(gram, P)
+    else:  # one point (a matrix-vector product) or more than LANES: the BLAS is as fast
+        G = np.dot(P, gram)  # Q is symmetric: row c of G is Q z_c
     for row in range(n):
         G[row] -= c
         lp_out[row] = _log_density(xs[row], dk_n, scale, _gram_loss(P[row], G[row], c, bb[0]),
@@ -464,6 +470,118 @@ def _completion_row(typingctx, Xp, Gp, cols, values, start, stop, i, blocks):
         return builder.fadd(builder.load(losses[0]), builder.load(losses[1]))
 
     return sig, codegen
+
+
+def _vector_registers():
+    """32 with AVX-512 (where LLVM keeps a vector of LANES doubles in one register), else 16."""
+    from llvmlite import binding
+    return 32 if binding.get_host_cpu_features().get("avx512f", False) else 16
+
+
+#: Rows of Q per pass of :func:`_symmetric_lanes` over the columns right of them.  A pass
+#: keeps ROWS accumulators and ROWS vectors of Z in registers and makes 2 ROWS
+#: multiply-adds per column for two vector loads (z_j, y_j), ROWS broadcasts and one store,
+#: so more rows mean fewer loads per multiply-add, up to the registers: 12 with AVX-512
+#: (2-core Xeon, 8 chains: 35 GFMA/s with 12 rows, 30 with 8, 27 with 4, 32 with 16,
+#: which spills), 4 where a vector of LANES doubles takes two of 16 registers (AVX2).
+SYMMETRIC_ROWS = 12 if _vector_registers() == 32 else 4
+
+
+def _fma(builder, a, b, c):
+    """a b + c, fused, lane by lane (llvmlite's ``IRBuilder.fma`` takes scalars only)."""
+    name = f"llvm.fma.v{a.type.count}f64"
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(a.type, [a.type] * 3), name)
+    return builder.call(fn, [a, b, c])
+
+
+def _symmetric_pass(builder, q, zt, yt, p, i0, rows):
+    """Rows i0 .. i0 + rows - 1 of Y^T = Q Z^T from the upper triangle of Q alone
+    (``zt``, ``yt``: pointers to p vectors of LANES doubles).  Entry q_ij (i in the
+    pass, j >= i) adds q_ij z_j to y_i (in a register accumulator) and, off the
+    diagonal, q_ij z_i to y_j (a read-modify-write of vector j of Y^T per column j).
+    Passes above this one already added their share to y_i, so after this pass
+    y_i is complete."""
+    i64 = ir.IntType(64)
+    vec = zt.type.pointee
+
+    def entry(i, j):  # q_ij, broadcast to every lane
+        return _broadcast(builder, builder.load(builder.gep(q, [builder.add(builder.mul(i, p), j)])), vec)
+
+    index = [builder.add(i0, ir.Constant(i64, r)) for r in range(rows)]
+    zi = [builder.load(builder.gep(zt, [i]), align=8) for i in index]
+    acc = [ir.Constant(vec, [0.0] * LANES)] * rows
+    for r in range(rows):  # the pass's own rows x rows block of Q
+        for s in range(r, rows):
+            w = entry(index[r], index[s])
+            acc[r] = _fma(builder, w, zi[s], acc[r])
+            if s > r:
+                acc[s] = _fma(builder, w, zi[r], acc[s])
+    slots = [cgutils.alloca_once_value(builder, a) for a in acc]  # promoted to registers
+    right = builder.add(i0, ir.Constant(i64, rows))
+    with cgutils.for_range_slice(builder, right, p, ir.Constant(i64, 1)) as (j, _):
+        zj = builder.load(builder.gep(zt, [j]), align=8)
+        yj_ptr = builder.gep(yt, [j])
+        yj = builder.load(yj_ptr, align=8)
+        for r in range(rows):
+            w = entry(index[r], j)
+            builder.store(_fma(builder, w, zj, builder.load(slots[r])), slots[r])
+            yj = _fma(builder, w, zi[r], yj)
+        builder.store(yj, yj_ptr, align=8)
+    for r in range(rows):
+        ptr = builder.gep(yt, [index[r]])
+        builder.store(builder.fadd(builder.load(ptr, align=8), builder.load(slots[r])), ptr, align=8)
+
+
+@intrinsic
+def _symmetric_lanes(typingctx, Q, ZT, YT):
+    """Y^T += Q Z^T for the (p, LANES) arrays ``ZT``, ``YT`` (C order), reading only
+    the upper triangle of the symmetric (p, p) ``Q`` (C order): each entry serves as
+    q_ij and q_ji, so Q, the one operand that does not stay in cache, is read half as
+    much as by a matrix product, and the LANES columns of Z^T (the chains) are one
+    vector register.  Passes of SYMMETRIC_ROWS rows, then the leftover rows one by one.
+    Written as LLVM IR because numba runs LLVM without its SLP vectoriser."""
+    if not all(isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
+               and a.dtype == types.float64 for a in (Q, ZT, YT)):
+        return None
+    sig = types.void(Q, ZT, YT)
+
+    def codegen(context, builder, signature, args):
+        q_arr, zt_arr, yt_arr = (context.make_array(t)(context, builder, a)
+                                 for t, a in zip(signature.args, args))
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(ir.DoubleType(), LANES)
+        p = cgutils.unpack_tuple(builder, q_arr.shape, 2)[1]
+        zt = builder.bitcast(zt_arr.data, vec.as_pointer())
+        yt = builder.bitcast(yt_arr.data, vec.as_pointer())
+        rows = ir.Constant(i64, SYMMETRIC_ROWS)
+        passes = builder.sdiv(p, rows)
+        with cgutils.for_range(builder, passes) as loop:
+            _symmetric_pass(builder, q_arr.data, zt, yt, p, builder.mul(loop.index, rows),
+                            SYMMETRIC_ROWS)
+        with cgutils.for_range_slice(builder, builder.mul(passes, rows), p,
+                                     ir.Constant(i64, 1)) as (i, _):
+            _symmetric_pass(builder, q_arr.data, zt, yt, p, i, 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@jit
+def symmetric_product(Q, Z):
+    """Z Q for Z (n, p), 1 <= n <= LANES, and symmetric Q (p, p), from Q's upper
+    triangle (:func:`_symmetric_lanes`): Z^T is padded with zero columns to LANES."""
+    n, p = Z.shape
+    ZT = np.zeros((p, LANES))
+    for c in range(n):
+        for i in range(p):
+            ZT[i, c] = Z[c, i]
+    YT = np.zeros((p, LANES))
+    _symmetric_lanes(Q, ZT, YT)
+    Y = np.empty((n, p))
+    for c in range(n):
+        for i in range(p):
+            Y[c, i] = YT[i, c]
+    return Y
 
 
 @jit

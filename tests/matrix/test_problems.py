@@ -365,6 +365,24 @@ def test_sensing_normal_equations_match_the_direct_form():
     assert not synthetic_problem("sensing", 5, 2, m=10, noise_std=0.01, rng=21)[0].normal_equations
 
 
+@pytest.mark.parametrize("p", [1, 5, 12, 13, 30, 101])
+def test_symmetric_product_reads_the_upper_triangle_only(p):
+    # Z Q from Q's upper triangle, for every chain count one vector holds (1 to LANES)
+    # and sizes below, at and past whole passes of SYMMETRIC_ROWS rows: NaN below the
+    # diagonal would reach the result if any of it were read.  Against NumPy's product
+    # with the symmetric Q, to rounding (a few eps times the sum of |terms|).
+    from samplers.matrix.kernels import LANES, symmetric_product
+
+    rng = np.random.default_rng(p)
+    A = rng.standard_normal((p + 3, p))
+    Q = A.T @ A
+    upper_only = np.where(np.tri(p, k=-1, dtype=bool), np.nan, Q)
+    for n in range(1, LANES + 1):
+        Z = rng.standard_normal((n, p))
+        bound = 1e-14 * p * (np.abs(Z) @ np.abs(Q))
+        np.testing.assert_array_less(np.abs(symmetric_product(upper_only, Z) - Z @ Q), bound + 1e-300)
+
+
 @pytest.mark.parametrize("k", [1, 3, 8, 9, 17])
 def test_completion_kernel_any_rank_against_the_direct_formula(k):
     # The kernel pads rows to whole vectors of 8 doubles: one vector (k <= 8, X_i and the
