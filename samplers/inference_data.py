@@ -59,13 +59,15 @@ class RunAttr:
     THIN = "thin"                          # int
     CHAINS = "chains"                      # int
     TARGET = "target"                      # str: the target's fingerprint (Target.fingerprint)
+    PATH = "path"                          # str, tempering only: the path that ran ("classic",
+    #                                        "modes", "variational" or the reference's type:fingerprint)
 
 
 #: The type each run attribute is read back as.
 _ATTR_TYPES = {RunAttr.SAMPLER: str, RunAttr.SAMPLER_SETTINGS: json.loads, RunAttr.SEED: int,
                RunAttr.SAMPLERS_VERSION: str, RunAttr.SAMPLING_TIME: float,
                RunAttr.TUNING_STEPS: int, RunAttr.THIN: int, RunAttr.CHAINS: int,
-               RunAttr.TARGET: str}
+               RunAttr.TARGET: str, RunAttr.PATH: str}
 
 
 class TemperingVar:

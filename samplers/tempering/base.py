@@ -12,7 +12,7 @@ from .. import ladders
 from .._checks import check_bool, check_count, check_positive
 from ..engine import Explorer, RunPlan, doubling_rounds, single_round
 from ..engine.state import no_reference
-from ..inference_data import SAMPLER_STATE, TEMPERING, TemperingVar
+from ..inference_data import SAMPLER_STATE, TEMPERING, RunAttr, TemperingVar
 from ..sampler import Sampler
 from . import evidence, tails
 from .adaptation import ModeDiscovery, mode_rounds
@@ -91,9 +91,13 @@ class TemperingSampler(Sampler):
 
     def _reference_setting(self):
         """``reference`` as recorded: None, the kind, or the fixed reference's fingerprint."""
-        if self.reference is None or isinstance(self.reference, str):
-            return self.reference
-        return f"{type(self.reference).__name__}:{self.reference.fingerprint()}"
+        return _describe(self.reference)
+
+    def _attrs(self, target, *args):
+        """The run's attributes, with the path that ran (``RunAttr.PATH``: ``"auto"``
+        resolved by :meth:`path`; ``"classic"`` for p^beta)."""
+        return {**super()._attrs(target, *args),
+                RunAttr.PATH: _describe(self.path(target)) or "classic"}
 
     def default_tune(self, target):
         """The sampler's warm-up (1000 steps), and with ``reference="modes"`` at least
@@ -175,3 +179,10 @@ class TemperingSampler(Sampler):
         for message in (occupancy_message(idata[TEMPERING]), discovery_message(idata[TEMPERING])):
             if message is not None:
                 warnings.warn(f"{self.name}: {message}", RuntimeWarning, stacklevel=4)
+
+
+def _describe(reference):
+    """A reference as recorded: None, the kind, or a fixed reference's type and fingerprint."""
+    if reference is None or isinstance(reference, str):
+        return reference
+    return f"{type(reference).__name__}:{reference.fingerprint()}"

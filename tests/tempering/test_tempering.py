@@ -281,6 +281,12 @@ def test_the_default_path_is_modes_where_a_reference_path_can_run():
     assert samplers.SimulatedTempering(reference=None).path(small) is None
     problem, _ = synthetic_problem("sensing", 4, 1, m=20, noise_std=0.1, rng=0)
     assert problem.batch_logp_grad is not None and pt.path(problem) is None
+    # The run records the path that ran.
+    from samplers.inference_data import RunAttr, run_attrs
+    kw = dict(draws=20, tune=200, chains=2, rng=0, progressbar=False, check_convergence=False)
+    assert run_attrs(pt.sample(small, **kw))[RunAttr.PATH] == "modes"
+    fixed = samplers.ParallelTempering(betas=[0.1, 0.5, 1.0]).sample(small, **kw)
+    assert run_attrs(fixed)[RunAttr.PATH] == "classic"
     # The plan follows the path: discovery rounds for "modes", the classic ladder otherwise.
     assert pt.plan(small, tune=1000).explored_positions > 0
     classic = samplers.ParallelTempering(betas=[0.1, 0.5, 1.0]).plan(small, tune=1000)
