@@ -77,8 +77,9 @@ def check_ladder(betas, name="betas", *, from_zero=False):
         The ladder ``beta_1 < ... < beta_L = 1``.
     name : str
         The argument's name, used in error messages.
-    from_zero : bool, keyword-only
-        Require ``betas[0] == 0`` (a reference path) instead of ``> 0``.
+    from_zero : bool or None, keyword-only
+        Require ``betas[0] == 0`` (a reference path) instead of ``> 0``; ``None``:
+        either, the first level deciding (a sampler whose path follows its ladder).
 
     Returns
     -------
@@ -96,6 +97,8 @@ def check_ladder(betas, name="betas", *, from_zero=False):
     b = check_float_array(betas, name, ndim=1, min_size=2)
     if abs(b[-1] - 1.0) <= _END_TOLERANCE:
         b[-1] = 1.0
+    if from_zero is None:
+        from_zero = b[0] == 0.0
     if from_zero and b[0] != 0.0:
         raise ValueError(f"{name} of a reference path must start at 0 (the reference, drawn "
                          f"exactly), got {name}[0] = {plain(b[0])!r}")

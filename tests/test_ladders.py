@@ -298,3 +298,14 @@ def test_equalize_nudges_float64_ties_apart():
 def test_equalize_bad_n(n, error):
     with pytest.raises(error, match="n"):
         equalize([0.1, 0.5, 1.0], [0.2, 0.2], n=n)
+
+
+def test_check_ladder_from_zero_none_takes_either_ladder_by_its_first_level():
+    np.testing.assert_array_equal(check_ladder([0.0, 0.5, 1.0], from_zero=None),
+                                  [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(check_ladder([0.1, 0.5, 1.0], from_zero=None),
+                                  [0.1, 0.5, 1.0])
+    with pytest.raises(ValueError, match="must be > 0"):
+        check_ladder([0.0, 0.0, 1.0], from_zero=None)
+    with pytest.raises(ValueError, match="must be > 0"):
+        check_ladder([-0.1, 0.5, 1.0], from_zero=None)

@@ -39,16 +39,14 @@ class TemperingSampler(Sampler):
 
     def __init__(self, betas=None, *, step_size=None, steps_per_swap=10, metropolis=True,
                  target_accept=0.574, adapt_ladder=None, reference="auto"):
-        if not (isinstance(reference, str) and reference == "auto"):
+        auto = isinstance(reference, str) and reference == "auto"
+        if not auto:
             as_reference(reference, None)  # its type; its dimension is checked against the target's
         self.reference = reference
-        if reference == "auto" and betas is not None:
-            # A ladder from 0 asks for a reference path, one from beta_min > 0 for p^beta.
-            from_zero = np.size(betas) > 0 and np.ravel(np.asarray(betas, dtype=object))[0] == 0
-        else:
-            from_zero = reference is not None
+        # With "auto" either ladder: one from 0 asks for a reference path, one above 0 for
+        # p^beta (``path``).
         self.betas = None if betas is None else ladders.check_ladder(
-            betas, "betas", from_zero=from_zero)
+            betas, "betas", from_zero=None if auto else reference is not None)
         self.step_size = check_positive(step_size, "step_size", allow_none=True)
         self.steps_per_swap = check_count(steps_per_swap, "steps_per_swap")
         self.metropolis = check_bool(metropolis, "metropolis")
@@ -159,7 +157,10 @@ class TemperingSampler(Sampler):
         """A ``RuntimeWarning`` if hot levels of the classic path are improper or their
         replicas ran off (``tempering.tails``), and an ``EvidenceWarning`` (a
         ``RuntimeWarning``) if the run's log Z standard errors cannot be trusted
-        (``tempering.evidence.check_evidence``)."""
+        (``tempering.evidence.check_evidence``; on a reference path also when p's tail is
+        polynomial, which this marks in ``idata``: ``log_z_trusted`` False, the reason in
+        the ``tempering`` group's ``evidence_caveat`` attribute); warnings about the modes
+        found (``tempering.modes``)."""
         if self.path(target) is None:      # the classic path p^beta
             state = idata[SAMPLER_STATE]
             message = tails.hot_level_message(

@@ -51,6 +51,12 @@ def _centre_and_spread(draws):
     return centre, spread if np.isfinite(spread) and spread > 0 else 1.0
 
 
+def _finite_rows(points, dim):
+    """The rows of ``points`` (any shape ending in ``dim``) with every entry finite."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, dim)
+    return points[np.all(np.isfinite(points), axis=1)]
+
+
 def tail_exponent(target, centre, spread, seed=0):
     """Median over ``N_DIRECTIONS`` rays of the decay exponent of ``p`` far out (module
     docstring): ``-(log p(r2) - log p(r1)) / log(r2 / r1)`` at the two outermost radii of
@@ -104,14 +110,13 @@ def hot_level_message(target, betas, draws, positions, levels):
     not judged.
     """
     betas = np.asarray(betas, dtype=np.float64)
-    draws = np.asarray(draws, dtype=np.float64).reshape(-1, target.dim)
-    draws = draws[np.all(np.isfinite(draws), axis=1)]
+    draws = _finite_rows(draws, target.dim)
     runaway = {}
     if draws.shape[0] > 0:
         centre, spread = _centre_and_spread(draws)
         runaway = runaway_levels(betas, positions, levels, centre, spread)
     else:
-        finite = positions[np.all(np.isfinite(positions), axis=1)]
+        finite = _finite_rows(positions, target.dim)
         if finite.shape[0] == 0:
             return None
         centre, spread = _centre_and_spread(finite)
@@ -151,8 +156,7 @@ def heavy_tail_evidence_message(target, draws):
     evidence came out 2 to 7 se low).  A normalisable ``p`` needs ``a > d``; below it
     the evidence is infinite.
     """
-    draws = np.asarray(draws, dtype=np.float64).reshape(-1, target.dim)
-    draws = draws[np.all(np.isfinite(draws), axis=1)]
+    draws = _finite_rows(draws, target.dim)
     if draws.shape[0] == 0:
         return None
     centre, spread = _centre_and_spread(draws)
