@@ -190,12 +190,14 @@ def main(argv=None):
          summarise(warm, "sample")[0], 1.0),
         ("first sample() beyond the ArviZ import, cold cache, < 15 s",
          summarise(cold, "sample")[0], 15.0),
+        ("first sample(), cold cache, ArviZ import included, <= 8 s (issue 14)",
+         summarise(cold, "sample+arviz")[0], 8.0),
     ]
     print()
     print("| goal | measured (best, s) | met |")
     print("|---|---:|---|")
     for label, value, limit in goals:
-        print(f"| {label} | {value:.3f} | {'yes' if value < limit else 'NO'} |")
+        print(f"| {label} | {value:.3f} | {'yes' if value <= limit else 'NO'} |")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,17 @@ benchmark of ``benchmarks/bench_langevin.py``:
 * scratch vectors (a target's intermediate sums, the proposal) come from
   :func:`scratch_vector`: on the stack when small, instead of a malloc, a
   free and reference counting per call.
+
+Cold compilation (the first ``sample()`` on a fresh install) is mostly
+numba's typing and LLVM's optimisation of the loop; two rules keep it down:
+
+* functions called only from compiled code (the loop's step functions and
+  helpers, the random-number internals) are declared
+  ``jit(no_cpython_wrapper=True)``: numba then skips the Python wrapper
+  that unboxes every argument, 0.1-0.3 s each for functions that take the
+  loop's records;
+* the loop is one compiled function (``engine.loop.run_chunk``): LLVM
+  optimises a compiled callee again in every caller it is linked into.
 """
 import numba
 import numpy as np

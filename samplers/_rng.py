@@ -65,7 +65,7 @@ def chain_keys(seed, chains):
     return np.stack([c.generate_state(2, dtype=np.uint64) for c in children])
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _mulhilo(a, b):
     """High and low 64-bit words of the 128-bit product ``a * b``."""
     a0 = a & _LO32
@@ -93,7 +93,7 @@ def philox4x64(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _unit(u):
     """A uint64 to a double in [0, 1) with 53 random bits."""
     return np.float64(u >> _S11) * _TWO_M53
@@ -141,7 +141,7 @@ _RETRY = np.uint64(1 << 63)
 _S20 = np.uint64(20)
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _decode(word):
     """A 64-bit ``word`` as a ziggurat candidate ``(layer, sign, x)``: bits 0-7 pick
     the layer, bit 8 the sign, bits 11-63 the uniform position ``x`` in the
@@ -151,7 +151,7 @@ def _decode(word):
     return layer, sign, _unit(word) * _ZIG_X[layer]
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _layer_point(word):
     """The ziggurat's fast path: the signed point of ``word`` (:func:`_decode`) when it
     lies inside the next layer's width (about 99% of words), else NaN (then
@@ -162,7 +162,7 @@ def _layer_point(word):
     return np.nan
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _ziggurat_rejected(key, step, purpose, lane, j):
     """Normal ``j`` when its word fell outside the fast path: the wedge test for
     the upper layers, Marsaglia's exact tail sampler for the base layer, and a

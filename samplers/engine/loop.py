@@ -35,24 +35,20 @@ def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, c
     large function) to a few seconds for plain Langevin, which never compiles
     the others.
 
+    The chain loop and the step loop are one compiled function, the entry
+    point itself: a separate compiled function per chain would be optimised
+    twice by LLVM on a cold start, once on its own and once more where it is
+    linked into its caller (1.2 s of the first ``sample()``).
+
     Serial, and without the GIL: the engine runs blocks of chains on threads
     (``rounds.run_round``).  A ``prange`` here would add about 3.4 s to the
     first compilation on a machine (numba's parallel lowering of a loop whose
     body takes every record), for the same parallelism: chains never interact.
     """
-    for c in range(first, stop):
-        _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup,
-                       communicate, symmetry, refresh, c)
-
-
-@jit
-def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
-                   symmetry, refresh, c):
-    """Chain ``c`` of :func:`run_chunk` and :func:`run_chunk_batched`."""
     # Borrowed arrays and stack scratch: no reference counting in the loop.
     params, state, settings, acc, draws, warmup = borrowed((params, state, settings, acc, draws,
                                                             warmup))
-    n_chains, n_replicas, dim = state.x.shape
+    n_replicas, dim = state.x.shape[1:]
     betas = settings.betas
     n_levels = betas.shape[0]
     top = n_levels - 1
@@ -67,106 +63,107 @@ def _advance_chain(logp_grad, params, n_steps, state, settings, acc, draws, warm
     ref = _reference(settings)
     path = has_reference(ref)
     gq_y = scratch_vector(state.grad_q.shape[2])
-    # The counters written every step live in locals until the end of the call:
-    # the chains' entries share cache lines, which two threads writing them
-    # every step would pass back and forth.
-    s = state.steps[c]
-    collected = state.collected[c]
-    visits = state.visits[c]
-    window_accept, window_diverging, window_outside, window_steps = (
-        state.window[c, 0], state.window[c, 1], state.window[c, 2], state.window[c, 3])
-    for _ in range(n_steps):
-        if not _chain_running(s, collected, settings):
-            break
-        tuning = s < settings.n_tune
-        t = state.offset[c] + s
-        batch = 0
-        if tempered:  # two integer divisions: skipped where no statistic needs them
+    for c in range(first, stop):
+        # The counters written every step live in locals until the end of the call:
+        # the chains' entries share cache lines, which two threads writing them
+        # every step would pass back and forth.
+        s = state.steps[c]
+        collected = state.collected[c]
+        visits = state.visits[c]
+        window_accept, window_diverging, window_outside, window_steps = (
+            state.window[c, 0], state.window[c, 1], state.window[c, 2], state.window[c, 3])
+        for _ in range(n_steps):
+            if not _chain_running(s, collected, settings):
+                break
+            tuning = s < settings.n_tune
+            t = state.offset[c] + s
+            batch = 0
+            if tempered:  # two integer divisions: skipped where no statistic needs them
+                if tuning:
+                    batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
+                else:
+                    batch = collected * n_batches // settings.draws
+                batch = min(max(batch, 0), n_batches - 1)
+
+            # Explore: a Langevin step of every replica at its level; on a reference
+            # path, the level beta = 0 is the reference itself, drawn exactly.
+            for r in range(n_replicas):
+                lev = state.level[c, r]
+                h = state.step_size[c, lev]
+                if state.frozen[c]:
+                    accept, status = 0.0, DIVERGED
+                elif path and betas[lev] == 0.0:
+                    state.lq[c, r] = refresh(settings.ref_weights, settings.ref_factors,
+                                             state.x[c, r], state.grad_q[c, r], state.keys[c], t, r,
+                                             noise)
+                    state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
+                    accept, status = 1.0, MOVED_OR_REJECTED
+                else:
+                    state.lp[c, r], state.lq[c, r], accept, status = langevin_step(
+                        logp_grad, params, ref, state.x[c, r], state.lp[c, r], state.lq[c, r],
+                        state.grad[c, r], state.grad_q[c, r], h, betas[lev], settings.metropolis,
+                        state.keys[c], t, r, noise, y, grad_y, gq_y)
+                    if status == DIVERGED and not settings.metropolis:
+                        state.frozen[c] = True
+                if r == tracked:
+                    window_accept += accept
+                    window_diverging += 1.0 if status == DIVERGED else 0.0
+                    window_outside += 1.0 if status == OUTSIDE_SUPPORT else 0.0
+                    window_steps += 1.0
+                if tuning and settings.adapt_step:
+                    state.step_size[c, lev] = dual_averaging_update(
+                        state.adapt_state[c, lev], accept, settings.target_accept)
+                if settings.symmetry_rank > 0 and not state.frozen[c]:
+                    symmetry(state, settings, c, r, t)
+                if tempered:
+                    # The path's log ratio between levels: log p - log q (log q = 0: classic).
+                    _accumulate(acc, c, lev, batch, betas, state.lp[c, r] - state.lq[c, r])
+
+            # Keep a few positions of the round, the replicas in turn (mode discovery).
+            if tuning and acc.explored.shape[1] > 0:
+                _keep_explored(acc.explored[c], acc.explored_level[c], state.x[c], state.level[c],
+                               settings.round_first, settings.round_len, s)
+
+            # Communicate: level moves or swaps, every steps_per_swap steps.
+            if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
+                communicate(state, settings, acc, c, t, tuning)
+
+            # Record.
             if tuning:
-                batch = (s - settings.round_first) * n_batches // max(settings.round_len, 1)
-            else:
-                batch = collected * n_batches // settings.draws
-            batch = min(max(batch, 0), n_batches - 1)
-
-        # Explore: a Langevin step of every replica at its level; on a reference
-        # path, the level beta = 0 is the reference itself, drawn exactly.
-        for r in range(n_replicas):
-            lev = state.level[c, r]
-            h = state.step_size[c, lev]
-            if state.frozen[c]:
-                accept, status = 0.0, DIVERGED
-            elif path and betas[lev] == 0.0:
-                state.lq[c, r] = refresh(settings.ref_weights, settings.ref_factors,
-                                         state.x[c, r], state.grad_q[c, r], state.keys[c], t, r,
-                                         noise)
-                state.lp[c, r] = logp_grad(state.x[c, r], params, state.grad[c, r])
-                accept, status = 1.0, MOVED_OR_REJECTED
-            else:
-                state.lp[c, r], state.lq[c, r], accept, status = langevin_step(
-                    logp_grad, params, ref, state.x[c, r], state.lp[c, r], state.lq[c, r],
-                    state.grad[c, r], state.grad_q[c, r], h, betas[lev], settings.metropolis,
-                    state.keys[c], t, r, noise, y, grad_y, gq_y)
-                if status == DIVERGED and not settings.metropolis:
-                    state.frozen[c] = True
-            if r == tracked:
-                window_accept += accept
-                window_diverging += 1.0 if status == DIVERGED else 0.0
-                window_outside += 1.0 if status == OUTSIDE_SUPPORT else 0.0
-                window_steps += 1.0
-            if tuning and settings.adapt_step:
-                state.step_size[c, lev] = dual_averaging_update(
-                    state.adapt_state[c, lev], accept, settings.target_accept)
-            if settings.symmetry_rank > 0 and not state.frozen[c]:
-                symmetry(state, settings, c, r, t)
-            if tempered:
-                # The path's log ratio between levels: log p - log q (log q = 0: classic).
-                _accumulate(acc, c, lev, batch, betas, state.lp[c, r] - state.lq[c, r])
-
-        # Keep a few positions of the round, the replicas in turn (mode discovery).
-        if tuning and acc.explored.shape[1] > 0:
-            _keep_explored(acc.explored[c], acc.explored_level[c], state.x[c], state.level[c],
-                           settings.round_first, settings.round_len, s)
-
-        # Communicate: level moves or swaps, every steps_per_swap steps.
-        if settings.communication != NO_COMMUNICATION and (t + 1) % settings.steps_per_swap == 0:
-            communicate(state, settings, acc, c, t, tuning)
-
-        # Record.
-        if tuning:
-            if s == settings.n_tune - 1 and settings.adapt_step:
-                for lev in range(n_levels):
-                    if dual_averaging_started(state.adapt_state[c, lev]):
-                        state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
-            if (s + 1) % settings.thin == 0:
-                k = (s + 1) // settings.thin - 1
-                if k < n_warm:
-                    lev = state.level[c, tracked]
-                    _record_row(warmup, c, k, state, tracked, lev, window_accept,
-                                window_diverging, window_outside, window_steps)
-                    warmup.level[c, k] = lev
-                window_accept = window_diverging = window_outside = window_steps = 0.0
-            if s == settings.n_tune - 1:
-                window_accept = window_diverging = window_outside = window_steps = 0.0
-        else:
-            u = s - settings.n_tune
-            if n_trace > 0 and u % settings.thin == 0 and u // settings.thin < n_trace:
-                acc.level_trace[c, u // settings.thin] = state.level[c, 0]
-            if state.level[c, tracked] == top:
-                visits += 1
-                # (thin == 1 first: an integer division costs ~10 ns, a tenth of a cheap step)
-                if settings.thin == 1 or visits % settings.thin == 0:
-                    k = collected
-                    _record_row(draws, c, k, state, tracked, top, window_accept,
-                                window_diverging, window_outside, window_steps)
-                    draws.n_steps[c, k] = int(window_steps)
+                if s == settings.n_tune - 1 and settings.adapt_step:
+                    for lev in range(n_levels):
+                        if dual_averaging_started(state.adapt_state[c, lev]):
+                            state.step_size[c, lev] = final_step_size(state.adapt_state[c, lev])
+                if (s + 1) % settings.thin == 0:
+                    k = (s + 1) // settings.thin - 1
+                    if k < n_warm:
+                        lev = state.level[c, tracked]
+                        _record_row(warmup, c, k, state, tracked, lev, window_accept,
+                                    window_diverging, window_outside, window_steps)
+                        warmup.level[c, k] = lev
                     window_accept = window_diverging = window_outside = window_steps = 0.0
-                    collected = k + 1
-        s += 1
-    state.steps[c] = s
-    state.collected[c] = collected
-    state.visits[c] = visits
-    state.window[c, 0], state.window[c, 1] = window_accept, window_diverging
-    state.window[c, 2], state.window[c, 3] = window_outside, window_steps
+                if s == settings.n_tune - 1:
+                    window_accept = window_diverging = window_outside = window_steps = 0.0
+            else:
+                u = s - settings.n_tune
+                if n_trace > 0 and u % settings.thin == 0 and u // settings.thin < n_trace:
+                    acc.level_trace[c, u // settings.thin] = state.level[c, 0]
+                if state.level[c, tracked] == top:
+                    visits += 1
+                    # (thin == 1 first: an integer division costs ~10 ns, a tenth of a cheap step)
+                    if settings.thin == 1 or visits % settings.thin == 0:
+                        k = collected
+                        _record_row(draws, c, k, state, tracked, top, window_accept,
+                                    window_diverging, window_outside, window_steps)
+                        draws.n_steps[c, k] = int(window_steps)
+                        window_accept = window_diverging = window_outside = window_steps = 0.0
+                        collected = k + 1
+            s += 1
+        state.steps[c] = s
+        state.collected[c] = collected
+        state.visits[c] = visits
+        state.window[c, 0], state.window[c, 1] = window_accept, window_diverging
+        state.window[c, 2], state.window[c, 3] = window_outside, window_steps
 
 
 @jit
@@ -178,7 +175,7 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, dr
     ``batch_logp_grad`` evaluates all ``C * R`` proposals (for matrix sensing,
     one BLAS matrix-matrix product instead of ``C * R`` matrix-vector ones:
     the operator is read from memory once per step, not once per chain),
-    then every chain takes its step with :func:`_advance_chain`, whose
+    then every chain takes its step with :func:`run_chunk`, whose
     target is ``precomputed`` (:func:`_precomputed`, passed as a first-class
     function so that this loop stays in the disk cache) reading those results.  The proposals are
     made exactly as ``langevin_step`` makes them (same random numbers, same
@@ -211,8 +208,8 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, dr
         for c in range(n_chains):
             if running[c]:
                 next_row[0] = c * n_replicas
-                _advance_chain(precomputed, cache, 1, state, settings, acc, draws, warmup,
-                               communicate, symmetry, refresh, c)
+                run_chunk(precomputed, cache, 1, state, settings, acc, draws, warmup,
+                          communicate, symmetry, refresh, c, c + 1)
 
 
 #: The type of ``_precomputed``'s cache and of the function itself, as passed to
@@ -221,7 +218,7 @@ PRECOMPUTED_TYPE = types.FunctionType(types.float64(
     VECTOR, types.Tuple((VECTOR, MATRIX, types.int64[::1])), VECTOR))
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _precomputed(y, cache, grad_out):
     """A "target" returning the next row of batched results (``run_chunk_batched``):
     the replicas of a chain ask for their proposals in order."""
@@ -232,7 +229,7 @@ def _precomputed(y, cache, grad_out):
     return lps[i]
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def draw_from_reference(weights, factors, x, grad_q, key, t, r, noise):
     """A reference path's level beta = 0 (the ``refresh`` of :func:`run_chunk`): ``x``
     becomes an exact draw from the reference (``kernels.reference``, its arrays
@@ -243,7 +240,7 @@ def draw_from_reference(weights, factors, x, grad_q, key, t, r, noise):
     return reference_logq_grad(x, ref, grad_q, noise)
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def skip_reference(weights, factors, x, grad_q, key, t, r, noise):
     """The ``refresh`` of runs on the classic path (never called)."""
     return 0.0
@@ -255,7 +252,7 @@ REFRESH_TYPE = types.FunctionType(types.float64(
     types.int64, types.int64, VECTOR))
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _keep_explored(explored, explored_level, x, level, round_first, round_len, s):
     """Row ``k`` of ``explored`` (one chain's) at round step ``k * interval``: replica
     ``k % R`` of ``x`` (the chain's replicas), its level (of ``level``) in ``explored_level``."""
@@ -299,7 +296,7 @@ def _record_row(block, c, k, state, r, lev, window_accept, window_diverging, win
     block.step_size[c, k] = state.step_size[c, lev]
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def communicate_step(state, settings, acc, c, t, tuning):
     """The communication of chain ``c`` after step ``t``: a simulated-tempering level
     move or parallel-tempering swaps (``kernels.communication``), round-trip
@@ -329,13 +326,13 @@ def communicate_step(state, settings, acc, c, t, tuning):
                           state.level[c, 0], state.sa_count[c])
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def skip_communication(state, settings, acc, c, t, tuning):
     """The ``communicate`` of runs without a ladder (never called)."""
     return
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def symmetry_step(state, settings, c, r, t):
     """The exact move X -> X O of a target with that symmetry (``kernels.symmetry``)."""
     k = settings.symmetry_rank
@@ -343,7 +340,7 @@ def symmetry_step(state, settings, c, r, t):
                     r, np.empty((k, k)), np.empty(k))
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def skip_symmetry(state, settings, c, r, t):
     """The ``symmetry`` of targets without one (never called)."""
     return
@@ -354,7 +351,7 @@ STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symm
                   draw_from_reference, skip_reference)
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _accumulate(acc, c, lev, batch, betas, lp):
     """Add one visit of level ``lev`` to the occupancy and log Z statistics: the
     stepping-stone sums of ``exp((beta_{i+1} - beta_i) lp)`` at level ``i`` (forward)
@@ -384,7 +381,7 @@ def _add_exp(record, c, lev, batch, v):
     record[c, lev, batch, 2] += 1.0
 
 
-@jit
+@jit(no_cpython_wrapper=True)
 def _round_trip(acc, state, c, r, top):
     """Count a round trip when a walker reaches the top after the bottom after the top."""
     walker = state.identity[c, r]
