@@ -19,11 +19,16 @@ What is measured
       (``shutil.copytree`` of ``samplers/`` without ``__pycache__``) placed
       first on ``PYTHONPATH``, and a fresh empty ``NUMBA_CACHE_DIR``, so numba
       compiles every kernel.  Best of ``--cold-repeats``.
+(iv)  A new target in a process whose loop is loaded (warm cache): after a
+      first run, an ``njit`` target whose ``params`` (float64 1-D, float64
+      2-D, int32 1-D) no run has seen, timed from ``Target(...)`` to the end
+      of its first ``sample()``: its adapter's compilation, not the loop's.
+      Best of ``--repeats``.
 
 Each measurement is retried (up to ``--attempts`` fresh processes) while
 other processes used more than 5% of the machine during it (``_load.py``).
 
-All three use copies of ``samplers/`` taken at start-up, so an edit of the
+All use copies of ``samplers/`` taken at start-up, so an edit of the
 checkout during the run cannot invalidate the warm cache half-way.  The
 warm-cache copy is byte-compiled by the warming run (``PYTHONDONTWRITEBYTECODE``
 is removed from the children's environment), as in an installed package;
@@ -72,6 +77,39 @@ t3 = time.perf_counter()
 assert idata.posterior["x"].shape == (2, 100, 2)
 print(json.dumps({"import": t1 - t0, "arviz": t2 - t1, "sample": t3 - t2,
                   "file": samplers.__file__}))
+"""
+
+NEW_TARGET_CHILD = """
+import json, time, warnings
+import numba, numpy as np
+import samplers
+from samplers.inference_data import arviz
+arviz()
+warnings.simplefilter("ignore")
+gauss = samplers.GaussianMixture(means=[[0.0, 0.0]], weights=[1.0])
+samplers.Langevin(metropolis=True).sample(gauss, draws=100, tune=100, chains=2, rng=0,
+                                          progressbar=False)  # the loop is loaded
+
+
+@numba.njit
+def logp_grad(x, params, grad_out):
+    mean, precision, order = params
+    lp = 0.0
+    for i in range(x.shape[0]):
+        g = 0.0
+        for j in range(x.shape[0]):
+            g -= precision[order[i], order[j]] * (x[j] - mean[j])
+        grad_out[i] = g
+        lp += 0.5 * g * (x[i] - mean[i])
+    return lp
+
+
+tic = time.perf_counter()
+params = (np.zeros(3), np.eye(3), np.arange(3, dtype=np.int32))  # a params type never seen
+target = samplers.Target(logp_grad, 3, params)
+samplers.Langevin(metropolis=True).sample(target, draws=100, tune=100, chains=2, rng=0,
+                                          progressbar=False)
+print(json.dumps({"new_target": time.perf_counter() - tic, "file": samplers.__file__}))
 """
 
 
@@ -158,8 +196,10 @@ def main(argv=None):
         warm = [measure(SAMPLE_CHILD, warm_setup, args.attempts) for _ in range(args.repeats)]
         cold = [measure(SAMPLE_CHILD, cold_setup, args.attempts)
                 for _ in range(args.cold_repeats)]
+        new_targets = [measure(NEW_TARGET_CHILD, warm_setup, args.attempts)
+                       for _ in range(args.repeats)]
 
-    runs = imports + warm + cold
+    runs = imports + warm + cold + new_targets
     worst = max(r["other_load"] for r in runs)
     print(f"{len(runs)} measurements in {sum(r['attempts'] for r in runs)} child processes; "
           f"CPU use of other processes during a kept measurement: at most {100 * worst:.1f}% "
@@ -177,6 +217,9 @@ def main(argv=None):
              "sample+arviz"),
             (f"whole child process, {label} cache", runs, "process"),
         ]
+    rows.append(("(iv) a new njit target with a never-seen params type, from `Target(...)` "
+                 "to the end of its first sample(), in a process whose loop is loaded",
+                 new_targets, "new_target"))
     print()
     print("| measurement | runs | best (s) | median (s) |")
     print("|---|---:|---:|---:|")
@@ -192,6 +235,8 @@ def main(argv=None):
          summarise(cold, "sample")[0], 15.0),
         ("first sample(), cold cache, ArviZ import included, <= 8 s (issue 14)",
          summarise(cold, "sample+arviz")[0], 8.0),
+        ("a new target with a never-seen params type, loop loaded, <= 2 s (issue 14)",
+         summarise(new_targets, "new_target")[0], 2.0),
     ]
     print()
     print("| goal | measured (best, s) | met |")
