@@ -7,8 +7,9 @@ from numba.experimental.function_type import _get_wrapper_address
 
 from ..targets.interface import (CALL_BATCH_TARGET_SIGNATURE, CALL_TARGET_SIGNATURE, HANDLE,
                                  call_batch_target, call_target)
-from .loop import (PRECOMPUTED_TYPE, REFRESH_TYPE, STEP_FUNCTIONS, _precomputed,
-                   communicate_step, draw_from_reference, skip_communication, skip_reference)
+from .loop import (LOGQ_TYPE, PRECOMPUTED_TYPE, REFRESH_TYPE, STEP_FUNCTIONS, _precomputed,
+                   communicate_step, draw_from_reference, reference_logq, skip_communication,
+                   skip_logq, skip_reference)
 from .state import Accumulators, ChainState, Settings
 
 __all__ = ["compile_for"]
@@ -99,6 +100,8 @@ def _step_signature(function, args):
                             for cls in (ChainState, Settings, Accumulators))
     if function is draw_from_reference or function is skip_reference:
         return REFRESH_TYPE.signature
+    if function is reference_logq or function is skip_logq:
+        return LOGQ_TYPE.signature
     records = [numba.typeof(state), numba.typeof(settings)]
     if function is communicate_step or function is skip_communication:
         return types.none(*records, numba.typeof(acc), types.int64, types.int64, types.boolean)

@@ -18,22 +18,24 @@ from .state import LEVEL_MOVES, NO_COMMUNICATION, SWAPS_DEO
 
 __all__ = ["run_chunk", "run_chunk_batched", "communicate_step", "skip_communication",
            "symmetry_step", "skip_symmetry", "draw_from_reference", "skip_reference",
-           "STEP_FUNCTIONS", "PRECOMPUTED_TYPE", "REFRESH_TYPE"]
+           "reference_logq", "skip_logq", "STEP_FUNCTIONS", "PRECOMPUTED_TYPE", "REFRESH_TYPE",
+           "LOGQ_TYPE"]
 
 
 @jit(nogil=True)
 def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, communicate,
-              symmetry, refresh, first, stop):
+              symmetry, refresh, logq, first, stop):
     """Advance chains ``first, ..., stop - 1`` by up to ``n_steps`` steps each (see the
     module docstring).
 
-    ``communicate``, ``symmetry`` and ``refresh`` are :func:`communicate_step`,
-    :func:`symmetry_step` and :func:`draw_from_reference` or the no-ops
-    :func:`skip_communication`, :func:`skip_symmetry` and :func:`skip_reference`,
+    ``communicate``, ``symmetry``, ``refresh`` and ``logq`` are
+    :func:`communicate_step`, :func:`symmetry_step`, :func:`draw_from_reference`
+    and :func:`reference_logq` or the no-ops :func:`skip_communication`,
+    :func:`skip_symmetry`, :func:`skip_reference` and :func:`skip_logq`,
     passed as first-class functions: compiled on their own rather than inlined
     into this loop, they keep its cold compilation (LLVM's optimisation of one
     large function) to a few seconds for plain Langevin, which never compiles
-    the others.
+    the others (the reference's log density alone: 0.5 s).
 
     The chain loop and the step loop are one compiled function, the entry
     point itself: a separate compiled function per chain would be optimised
@@ -100,7 +102,7 @@ def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, c
                     accept, status = 1.0, MOVED_OR_REJECTED
                 else:
                     state.lp[c, r], state.lq[c, r], accept, status = langevin_step(
-                        logp_grad, params, ref, state.x[c, r], state.lp[c, r], state.lq[c, r],
+                        logp_grad, params, logq, ref, state.x[c, r], state.lp[c, r], state.lq[c, r],
                         state.grad[c, r], state.grad_q[c, r], h, betas[lev], settings.metropolis,
                         state.keys[c], t, r, noise, y, grad_y, gq_y)
                     if status == DIVERGED and not settings.metropolis:
@@ -168,7 +170,7 @@ def run_chunk(logp_grad, params, n_steps, state, settings, acc, draws, warmup, c
 
 @jit
 def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, draws, warmup,
-                      communicate, symmetry, refresh, precomputed):
+                      communicate, symmetry, refresh, logq, precomputed):
     """:func:`run_chunk` for a target that evaluates many points in one call.
 
     Step-major instead of chain-major: every chain proposes, then one call of
@@ -209,7 +211,7 @@ def run_chunk_batched(batch_logp_grad, params, n_steps, state, settings, acc, dr
             if running[c]:
                 next_row[0] = c * n_replicas
                 run_chunk(precomputed, cache, 1, state, settings, acc, draws, warmup,
-                          communicate, symmetry, refresh, c, c + 1)
+                          communicate, symmetry, refresh, logq, c, c + 1)
 
 
 #: The type of ``_precomputed``'s cache and of the function itself, as passed to
@@ -250,6 +252,24 @@ def skip_reference(weights, factors, x, grad_q, key, t, r, noise):
 REFRESH_TYPE = types.FunctionType(types.float64(
     types.float64[:, ::1], types.float64[:, :, ::1], VECTOR, VECTOR, types.uint64[::1],
     types.int64, types.int64, VECTOR))
+
+
+@jit(no_cpython_wrapper=True)
+def reference_logq(weights, factors, x, grad_q, scratch):
+    """A reference path's log q at ``x`` (the ``logq`` of :func:`run_chunk`; the
+    reference's arrays ``weights`` and ``factors``), its gradient written to ``grad_q``."""
+    return reference_logq_grad(x, ReferenceArrays(weights, factors), grad_q, scratch)
+
+
+@jit(no_cpython_wrapper=True)
+def skip_logq(weights, factors, x, grad_q, scratch):
+    """The ``logq`` of runs on the classic path (never called)."""
+    return 0.0
+
+
+#: The type of the ``logq`` argument of :func:`run_chunk`.
+LOGQ_TYPE = types.FunctionType(types.float64(
+    types.float64[:, ::1], types.float64[:, :, ::1], VECTOR, VECTOR, VECTOR))
 
 
 @jit(no_cpython_wrapper=True)
@@ -346,9 +366,9 @@ def skip_symmetry(state, settings, c, r, t):
     return
 
 
-#: The communicate, symmetry and refresh steps :func:`rounds.run_round` chooses between.
+#: The communicate, symmetry, refresh and logq steps :func:`rounds.run_round` chooses between.
 STEP_FUNCTIONS = (communicate_step, skip_communication, symmetry_step, skip_symmetry,
-                  draw_from_reference, skip_reference)
+                  draw_from_reference, skip_reference, reference_logq, skip_logq)
 
 
 @jit(no_cpython_wrapper=True)

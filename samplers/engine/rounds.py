@@ -18,9 +18,9 @@ import numpy as np
 from ..targets.interface import call_batch_target, call_target
 from .compile import _resolve, compile_for, is_loaded
 from .start import refresh_path
-from .loop import (_precomputed, communicate_step, draw_from_reference, run_chunk,
-                   run_chunk_batched, skip_communication, skip_reference, skip_symmetry,
-                   symmetry_step)
+from .loop import (_precomputed, communicate_step, draw_from_reference, reference_logq,
+                   run_chunk, run_chunk_batched, skip_communication, skip_logq, skip_reference,
+                   skip_symmetry, symmetry_step)
 from .state import LEVEL_MOVES, NO_COMMUNICATION, new_accumulators, new_records
 
 __all__ = ["run", "Result", "run_round", "chains_done", "CHUNK_SECONDS",
@@ -123,9 +123,11 @@ def run_round(target, state, settings, acc, rec, progress=None):
     slowest chain), or ``None``.  Returns the wall time in seconds.
     """
     batched = target.batch_logp_grad is not None
+    path = settings.ref_weights.shape[0] > 0
     steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
              symmetry_step if settings.symmetry_rank > 0 else skip_symmetry,
-             draw_from_reference if settings.ref_weights.shape[0] > 0 else skip_reference)
+             draw_from_reference if path else skip_reference,
+             reference_logq if path else skip_logq)
     if batched:  # one call for all chains: their proposals are evaluated together
         kernel, function, extra = run_chunk_batched, call_batch_target, steps + (_precomputed,)
         blocks = [()]

@@ -42,7 +42,6 @@ import numpy as np
 from .._jit import jit
 from .._rng import ACCEPT, NOISE, fill_normals, uniform
 from .acceptance import accept_probability
-from .reference import reference_logq_grad
 
 __all__ = ["propose", "log_accept_ratio", "langevin_step", "accept_or_reject", "all_finite", "copy_into",
            "MOVED_OR_REJECTED", "OUTSIDE_SUPPORT", "DIVERGED", "DIVERGENCE_LOG_RATIO"]
@@ -112,8 +111,8 @@ def _log_accept_ratio(x, lp_x, grad_x, gq_x, y, lp_y, grad_y, gq_y, h, beta, pat
 
 
 @jit(inline="always")
-def langevin_step(logp_grad, params, ref, x, lp, lq, grad, grad_q, h, beta, metropolis, key, step,
-                  lane, noise, y, grad_y, gq_y):
+def langevin_step(logp_grad, params, logq_grad, ref, x, lp, lq, grad, grad_q, h, beta, metropolis,
+                  key, step, lane, noise, y, grad_y, gq_y):
     """One ULA or MALA transition of one chain at level ``beta``, in place.
 
     Returns ``(lp, lq, accept_prob, status)``: the new log densities of p and
@@ -121,7 +120,11 @@ def langevin_step(logp_grad, params, ref, x, lp, lq, grad, grad_q, h, beta, metr
     probability of the proposal (computed for ULA too, where it measures the
     discretisation error), and the status of the transition (module
     docstring).  ``ref`` is the path's reference (``kernels.reference``;
-    empty on the classic path, with ``grad_q`` and ``gq_y`` empty too).
+    empty on the classic path, with ``grad_q`` and ``gq_y`` empty too), and
+    ``logq_grad(weights, factors, y, grad_out, scratch)`` its log density
+    (:func:`kernels.reference.reference_logq_grad` on its arrays), passed as
+    a function so that a caller compiled for the classic path alone need not
+    compile it.
     ``lane`` picks the replica's random stream; ``noise``, ``y``,
     ``grad_y`` and ``gq_y`` are scratch vectors.
     """
@@ -130,7 +133,7 @@ def langevin_step(logp_grad, params, ref, x, lp, lq, grad, grad_q, h, beta, metr
     lp_y = logp_grad(y, params, grad_y)
     lq_y = 0.0
     if grad_q.shape[0] > 0:
-        lq_y = reference_logq_grad(y, ref, gq_y, noise)  # noise is spent: scratch
+        lq_y = logq_grad(ref.weights, ref.factors, y, gq_y, noise)  # noise is spent: scratch
     lp, lq, accept, status = accept_or_reject(x, lp, lq, grad, grad_q, y, lp_y, lq_y, grad_y,
                                               gq_y, h, beta, metropolis, key, step, lane)
     return lp, lq, accept, status
