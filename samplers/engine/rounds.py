@@ -123,11 +123,14 @@ def run_round(target, state, settings, acc, rec, progress=None):
     slowest chain), or ``None``.  Returns the wall time in seconds.
     """
     batched = target.batch_logp_grad is not None
-    path = settings.ref_weights.shape[0] > 0
+    # A reference path's state carries grad log q from the start, while its reference
+    # may still be empty (log q = 0, before the first round's mode discovery): the
+    # explorer evaluates log q wherever there is a grad_q, the exact draw where there
+    # is a reference.
     steps = (communicate_step if settings.communication != NO_COMMUNICATION else skip_communication,
              symmetry_step if settings.symmetry_rank > 0 else skip_symmetry,
-             draw_from_reference if path else skip_reference,
-             reference_logq if path else skip_logq)
+             draw_from_reference if settings.ref_weights.shape[0] > 0 else skip_reference,
+             reference_logq if state.grad_q.shape[2] > 0 else skip_logq)
     if batched:  # one call for all chains: their proposals are evaluated together
         kernel, function, extra = run_chunk_batched, call_batch_target, steps + (_precomputed,)
         blocks = [()]
