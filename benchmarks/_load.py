@@ -4,12 +4,23 @@ Timings on a small shared machine are only meaningful when nothing else runs:
 with 2 cores, one busy neighbour halves a 2-thread benchmark and can stall
 spin-waiting OpenMP threads for whole scheduler time slices.  Both benchmark
 scripts wrap their measurements in :class:`OtherLoad` and print the result,
-so a contaminated table is visible as such.
+so a contaminated table is visible as such.  :func:`cpu_name` names the CPU the
+figures come from (the session machines differ from day to day).
 """
 import os
 import time
 
-__all__ = ["OtherLoad"]
+__all__ = ["OtherLoad", "cpu_name"]
+
+
+def cpu_name():
+    """The CPU's model name (Linux ``/proc/cpuinfo``), or ``"unknown CPU"``."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
+
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

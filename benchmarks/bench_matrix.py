@@ -57,7 +57,7 @@ import sys
 import time
 
 import numpy as np
-from _load import OtherLoad
+from _load import OtherLoad, cpu_name
 
 _spec = importlib.util.find_spec("samplers")
 if _spec is None or _spec.origin is None:
@@ -146,14 +146,6 @@ def rank_one_blackjax_rate(problem, step_size, x0, steps, repeats):
         return -beta * jnp.sum(r * r)
 
     return _blackjax_rate(problem, logdensity, step_size, x0, steps, repeats)
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
 
 
 def start_points(X0, chains, seed=0):

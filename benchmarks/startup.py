@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 
-from _load import OtherLoad
+from _load import OtherLoad, cpu_name
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(REPO, "samplers")  # default of --package
@@ -175,7 +175,7 @@ def main(argv=None):
     import numba
 
     print(f"python {sys.version.split()[0]}, numba {numba.__version__}, "
-          f"{os.cpu_count()} CPUs; package copied from {args.package}")
+          f"{os.cpu_count()} x {cpu_name()}; package copied from {args.package}")
     with tempfile.TemporaryDirectory(prefix="samplers-startup-") as tmp:
         warm_path = copy_package(args.package, os.path.join(tmp, "warm"))
         warm_cache = os.path.join(tmp, "warm-numba-cache")
