@@ -1,0 +1,362 @@
+"""Prototype (issue 15): one fused pass over U for symmetric rank-one sensing, 8 chains.
+
+The library kernel (``samplers.matrix.kernels.rank_one_logp_grad_batch``) makes two
+OpenBLAS products per block of rows of U = a (m, d): Y^T = X_cat^T U_b^T and
+G^T += W_b^T U_b.  OpenBLAS packs U_b for each product (not overlapped with the
+multiply-adds) and reaches about half the FMA peak on these skinny shapes.  This
+prototype computes the same loss and gradient,
+
+    L_c = sum_q (|X_c^T a_q|^2 - b_q)^2,   grad L_c = 4 sum_q r_qc a_q a_q^T X_c = 2 U^T W_c,
+
+in one pass over U, tile by tile (T rows q of U at a time; the tile stays in L2
+between its two uses):
+
+1. forward:  Y[t, :] = sum_i U[q0 + t, i] X_cat[i, :] for the T rows of the tile.
+   X_cat (d, 40) row-major (row i = X_1[i] ... X_8[i] = 5 vectors of 8 doubles)
+   is read in chunks of CHUNK rows, small enough to stay in L1 while every
+   group of R rows of the tile runs over them with its 5 R accumulators in
+   vector registers (U[q, i] broadcast);
+2. epilogue: r_qc = sum_a Y[t, c k + a]^2 - b_q, W[t, :] = 2 r_qc Y[t, :]
+   (O(T n k), scalar);
+3. backward: G[i, :] += sum_t U[q0 + t, i] W[t, :] for every i: B rows of G
+   (5 B vectors) stay in registers while the T rows of W (in L1) stream past,
+   U[q, i .. i + B - 1] broadcast.
+
+Then grad log p_c = -2 beta G[:, c k : c k + k].  The two kernels are LLVM IR
+through numba ``@intrinsic`` (numba runs LLVM without the SLP vectoriser, so
+plain loops would not keep the accumulators in registers), in the style of
+``_symmetric_lanes`` in ``samplers/matrix/kernels.py``.
+
+What it prints: agreement with the library kernel (relative error of loss and
+gradient), and best-of-N rates in GFMA/s (2 m d n k multiply-adds per call) of
+the fused kernel, of the library kernel with OpenBLAS on one thread, of the
+two OpenBLAS products alone on one thread, and of a one-thread 3000 x 3000
+DGEMM (the one-core peak); the fused kernel also with U small enough to stay
+in L2 (what it reaches when memory is not involved); with ``--threads 2``
+the two-part split (``prange`` over two halves of U's rows, fixed order of
+the partial sums).  Each figure with the CPU use of other processes.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/proto_rank_one_fused.py [--repeats 5] [--sweep]
+"""
+import argparse
+import os
+import sys
+import time
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+from llvmlite import ir  # noqa: E402
+from numba import types  # noqa: E402
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _load import OtherLoad  # noqa: E402
+
+from samplers.matrix import synthetic_problem  # noqa: E402
+from samplers.matrix.kernels import (LANES, _broadcast, _fma, _log_density,  # noqa: E402
+                                     _point_beta, rank_one_logp_grad_batch)
+
+#: Vectors of LANES doubles per row of X_cat, G, Y, W: n k <= 40 columns (8 chains, k = 5).
+V = 5
+#: Rows of U per register group of the forward pass: 5 R accumulators (25 of 32 registers).
+FWD_ROWS = int(os.environ.get("PROTO_FWD_ROWS", 5))
+#: Rows of G per register group of the backward pass: 5 B accumulators.
+BWD_ROWS = int(os.environ.get("PROTO_BWD_ROWS", 4))
+
+
+def _arrays(context, builder, signature, args, count):
+    return [context.make_array(t)(context, builder, a) for t, a in zip(signature.args[:count], args[:count])]
+
+
+def _forward_group(builder, u, xc, y, d, q0, t0, i0, i1, rows):
+    """Y[t0 + r] += sum_{i0 <= i < i1} U[q0 + t0 + r, i] X_cat[i] for r < rows, with the
+    rows x V accumulators in registers."""
+    i64 = ir.IntType(64)
+    vec = xc.type.pointee
+    ybase = [builder.mul(builder.add(t0, ir.Constant(i64, r)), ir.Constant(i64, V)) for r in range(rows)]
+    ubase = [builder.mul(builder.add(q0, builder.add(t0, ir.Constant(i64, r))), d) for r in range(rows)]
+    slots = [[cgutils.alloca_once_value(
+        builder, builder.load(builder.gep(y, [builder.add(ybase[r], ir.Constant(i64, v))]), align=8))
+        for v in range(V)] for r in range(rows)]
+    with cgutils.for_range_slice(builder, i0, i1, ir.Constant(i64, 1)) as (i, _):
+        xrow = builder.mul(i, ir.Constant(i64, V))
+        x = [builder.load(builder.gep(xc, [builder.add(xrow, ir.Constant(i64, v))]), align=8)
+             for v in range(V)]
+        for r in range(rows):
+            w = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase[r], i)])), vec)
+            for v in range(V):
+                builder.store(_fma(builder, w, x[v], builder.load(slots[r][v])), slots[r][v])
+    for r in range(rows):
+        for v in range(V):
+            builder.store(builder.load(slots[r][v]),
+                          builder.gep(y, [builder.add(ybase[r], ir.Constant(i64, v))]), align=8)
+
+
+@intrinsic
+def _forward_tile(typingctx, U, XC, Y, q0, count, i0, i1):
+    """Y[t] += sum_{i0 <= i < i1} U[q0 + t, i] XC[i] for t < count (XC, Y: (., V LANES))."""
+    sig = types.void(U, XC, Y, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        ua, xa, ya = _arrays(context, builder, signature, args, 3)
+        q0, count, i0, i1 = args[3:]
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(ir.DoubleType(), LANES)
+        d = cgutils.unpack_tuple(builder, ua.shape, 2)[1]
+        xc = builder.bitcast(xa.data, vec.as_pointer())
+        y = builder.bitcast(ya.data, vec.as_pointer())
+        rows = ir.Constant(i64, FWD_ROWS)
+        groups = builder.sdiv(count, rows)
+        with cgutils.for_range(builder, groups) as loop:
+            _forward_group(builder, ua.data, xc, y, d, q0, builder.mul(loop.index, rows), i0, i1, FWD_ROWS)
+        with cgutils.for_range_slice(builder, builder.mul(groups, rows), count,
+                                     ir.Constant(i64, 1)) as (t, _):
+            _forward_group(builder, ua.data, xc, y, d, q0, t, i0, i1, 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _backward_group(builder, u, w, g, d, q0, count, ib, rows):
+    """G[ib + j] += sum_{t < count} U[q0 + t, ib + j] W[t] for j < rows, with the
+    rows x V accumulators in registers."""
+    i64 = ir.IntType(64)
+    vec = w.type.pointee
+    gbase = [builder.mul(builder.add(ib, ir.Constant(i64, j)), ir.Constant(i64, V)) for j in range(rows)]
+    slots = [[cgutils.alloca_once_value(
+        builder, builder.load(builder.gep(g, [builder.add(gbase[j], ir.Constant(i64, v))]), align=8))
+        for v in range(V)] for j in range(rows)]
+    with cgutils.for_range(builder, count) as loop:
+        t = loop.index
+        wrow = builder.mul(t, ir.Constant(i64, V))
+        wv = [builder.load(builder.gep(w, [builder.add(wrow, ir.Constant(i64, v))]), align=8)
+              for v in range(V)]
+        ubase = builder.add(builder.mul(builder.add(q0, t), d), ib)
+        for j in range(rows):
+            b = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase, ir.Constant(i64, j))])), vec)
+            for v in range(V):
+                builder.store(_fma(builder, b, wv[v], builder.load(slots[j][v])), slots[j][v])
+    for j in range(rows):
+        for v in range(V):
+            builder.store(builder.load(slots[j][v]),
+                          builder.gep(g, [builder.add(gbase[j], ir.Constant(i64, v))]), align=8)
+
+
+@intrinsic
+def _backward_tile(typingctx, U, W, G, q0, count, i0, i1):
+    """G[i] += sum_{t < count} U[q0 + t, i] W[t] for i0 <= i < i1 (W, G: (., V LANES))."""
+    sig = types.void(U, W, G, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        ua, wa, ga = _arrays(context, builder, signature, args, 3)
+        q0, count, i0, i1 = args[3:]
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(ir.DoubleType(), LANES)
+        d = cgutils.unpack_tuple(builder, ua.shape, 2)[1]
+        w = builder.bitcast(wa.data, vec.as_pointer())
+        g = builder.bitcast(ga.data, vec.as_pointer())
+        rows = ir.Constant(i64, BWD_ROWS)
+        groups = builder.sdiv(builder.sub(i1, i0), rows)
+        with cgutils.for_range(builder, groups) as loop:
+            _backward_group(builder, ua.data, w, g, d, q0, count,
+                            builder.add(i0, builder.mul(loop.index, rows)), BWD_ROWS)
+        with cgutils.for_range_slice(builder, builder.add(i0, builder.mul(groups, rows)), i1,
+                                     ir.Constant(i64, 1)) as (i, _):
+            _backward_group(builder, ua.data, w, g, d, q0, count, i, 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba.njit(cache=False, error_model="numpy")
+def _fused_rows(U, b, XC, G, loss, first, stop, n, k, tile, chunk):
+    """The fused pass over rows [first, stop) of U: adds to G (d, V LANES) and loss (n,)."""
+    d = U.shape[1]
+    width = V * LANES
+    Y = np.empty((tile, width))
+    W = np.zeros((tile, width))
+    for q0 in range(first, stop, tile):
+        count = min(tile, stop - q0)
+        Y[:count] = 0.0
+        for i0 in range(0, d, chunk):
+            _forward_tile(U, XC, Y, q0, count, i0, min(d, i0 + chunk))
+        for t in range(count):
+            for c in range(n):
+                r = -b[q0 + t]
+                for a in range(k):
+                    y = Y[t, c * k + a]
+                    r += y * y
+                loss[c] += r * r
+                for a in range(k):
+                    W[t, c * k + a] = 2.0 * r * Y[t, c * k + a]
+        _backward_tile(U, W, G, q0, count, 0, d)
+
+
+@numba.njit(cache=False, error_model="numpy")
+def _stack(xs, d, k):
+    n = xs.shape[0]
+    XC = np.zeros((d, V * LANES))
+    for c in range(n):
+        for i in range(d):
+            for a in range(k):
+                XC[i, c * k + a] = xs[c, i * k + a]
+    return XC
+
+
+@numba.njit(cache=False, error_model="numpy")
+def _finish(xs, scale, G, loss, d, k, grad_out, lp_out):
+    n_x = d * k
+    for c in range(xs.shape[0]):
+        factor = -2.0 * _point_beta(xs[c], n_x, scale)
+        for i in range(d):
+            for a in range(k):
+                grad_out[c, i * k + a] = factor * G[i, c * k + a]
+        lp_out[c] = _log_density(xs[c], n_x, scale, loss[c], grad_out[c])
+
+
+@numba.njit(cache=False, error_model="numpy")
+def fused_logp_grad_batch(xs, params, grad_out, lp_out, tile=60, chunk=64):
+    """The symmetric (s = 1) ``rank_one_logp_grad_batch`` in one fused pass, one thread."""
+    U, b, stride, dk, scale = params
+    d, k = dk[0], dk[1]
+    n = xs.shape[0]
+    XC = _stack(xs, d, k)
+    G = np.zeros((d, V * LANES))
+    loss = np.zeros(n)
+    _fused_rows(U, b, XC, G, loss, 0, U.shape[0], n, k, tile, chunk)
+    _finish(xs, scale, G, loss, d, k, grad_out, lp_out)
+
+
+#: Parts of the rows of U in the parallel form: fixed, so that the sums (and so the
+#: results) do not depend on the number of threads.
+PARTS = 2
+
+
+@numba.njit(cache=False, error_model="numpy", parallel=True)
+def fused_logp_grad_batch_parallel(xs, params, grad_out, lp_out, tile=60, chunk=64):
+    """:func:`fused_logp_grad_batch` with U's rows in PARTS fixed parts, one thread each;
+    the parts' partial G and loss are summed in part order."""
+    U, b, stride, dk, scale = params
+    d, k = dk[0], dk[1]
+    n = xs.shape[0]
+    m = U.shape[0]
+    XC = _stack(xs, d, k)
+    Gs = np.zeros((PARTS, d, V * LANES))
+    losses = np.zeros((PARTS, n))
+    per = (m + PARTS - 1) // PARTS
+    for p in numba.prange(PARTS):
+        _fused_rows(U, b, XC, Gs[p], losses[p], p * per, min(m, (p + 1) * per), n, k, tile, chunk)
+    G = Gs[0].copy()
+    loss = losses[0].copy()
+    for p in range(1, PARTS):
+        G += Gs[p]
+        loss += losses[p]
+    _finish(xs, scale, G, loss, d, k, grad_out, lp_out)
+
+
+def best(repeats, run):
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - tic)
+    return min(times)
+
+
+def measure(name, repeats, run, fma):
+    with OtherLoad() as load:
+        run()
+        seconds = best(repeats, run)
+    rate = fma / seconds
+    print(f"{name}: {1e3 * seconds:.1f} ms, {rate / 1e9:.1f} GFMA/s "
+          f"(other load {100 * load.fraction:.0f}% of {os.cpu_count()} CPUs)", flush=True)
+    return rate
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--d", type=int, default=1000)
+    parser.add_argument("--m", type=int, default=20_000)
+    parser.add_argument("--chains", type=int, default=8)
+    parser.add_argument("--sweep", action="store_true", help="tile and chunk sizes")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    d, k, m, n = args.d, 5, args.m, args.chains
+    problem, truth = synthetic_problem("sensing", d, k, m=m, noise_std=0.01, operator="rank_one", rng=0)
+    params = problem.params
+    rng = np.random.default_rng(1)
+    xs = truth.X.reshape(1, -1) + 0.05 * rng.standard_normal((n, d * k))
+    fma = 2 * m * d * n * k
+
+    with threadpool_limits(1):
+        ref_g, ref_lp = np.empty_like(xs), np.empty(n)
+        rank_one_logp_grad_batch(xs, params, ref_g, ref_lp)
+        g, lp = np.empty_like(xs), np.empty(n)
+        fused_logp_grad_batch(xs, params, g, lp)
+        err_lp = np.max(np.abs(lp - ref_lp) / np.abs(ref_lp))
+        err_g = np.max(np.abs(g - ref_g)) / np.max(np.abs(ref_g))
+        print(f"fused vs library: max relative error of log p {err_lp:.1e}, of the gradient "
+              f"{err_g:.1e} (max-normalised)")
+        assert err_lp < 1e-12 and err_g < 1e-12, (err_lp, err_g)
+
+        a = rng.standard_normal((3000, 3000))
+        peak = measure("one-thread 3000 x 3000 DGEMM (one-core peak)", 3, lambda: a @ a, 3000 ** 3)
+        print(f"d={d} k={k} m={m} chains={n}: {fma / 1e6:.0f} M multiply-adds per call "
+              f"(U {params[0].nbytes / 1e6:.0f} MB)")
+        rates = {}
+        rates["library"] = measure("library kernel, OpenBLAS 1 thread", args.repeats,
+                                   lambda: rank_one_logp_grad_batch(xs, params, ref_g, ref_lp), fma)
+        U = params[0]
+        xt = rng.standard_normal((n * k, d))
+        wt = rng.standard_normal((n * k, m))
+        rates["blas"] = measure("the two OpenBLAS products alone (X^T U^T, W^T U), 1 thread",
+                                args.repeats, lambda: (xt @ U.T, wt @ U), fma)
+        tile_chunks = [(60, 64)]
+        if args.sweep:
+            tile_chunks = [(t, c) for t in (20, 40, 60, 120, 240) for c in (32, 64, 128, 1000)]
+        for tile, chunk in tile_chunks:
+            rates[tile, chunk] = measure(
+                f"fused, 1 thread, tile {tile} rows, chunk {chunk}", args.repeats,
+                lambda: fused_logp_grad_batch(xs, params, g, lp, tile, chunk), fma)
+        # The fused pass alone over a U small enough to stay in L2 (its rows read again
+        # and again, as many as m in all): the kernel's rate without memory traffic.
+        small_rows = 120
+        XC = _stack(xs, d, k)
+        G = np.zeros((d, V * LANES))
+        loss = np.zeros(n)
+
+        def small_run():
+            for first in range(0, m, small_rows):
+                _fused_rows(U, params[1], XC, G, loss, 0, small_rows, n, k, 60, 64)
+
+        rates["cached"] = measure(f"fused pass, 1 thread, the first {small_rows} rows of U "
+                                  f"(in L2) {m // small_rows} times", args.repeats, small_run,
+                                  2 * small_rows * (m // small_rows) * d * n * k)
+    best_fused = max(v for key, v in rates.items() if isinstance(key, tuple))
+    print(f"one thread: fused {best_fused / peak:.0%} of the one-core peak "
+          f"({peak / 1e9:.1f} GFMA/s), library {rates['library'] / peak:.0%}, BLAS products "
+          f"{rates['blas'] / peak:.0%}; fused with U in cache {rates['cached'] / peak:.0%}")
+    if args.threads > 1:
+        numba.set_num_threads(args.threads)
+        with threadpool_limits(args.threads):
+            b_ = rng.standard_normal((3000, 3000))
+            peak2 = measure(f"{args.threads}-thread 3000 x 3000 DGEMM", 3, lambda: b_ @ b_, 3000 ** 3)
+            fused_logp_grad_batch_parallel(xs, params, g, lp)
+            err = np.max(np.abs(g - ref_g)) / np.max(np.abs(ref_g))
+            print(f"parallel vs library: gradient {err:.1e}")
+            r2 = measure(f"fused, {args.threads} threads ({PARTS} parts)", args.repeats,
+                         lambda: fused_logp_grad_batch_parallel(xs, params, g, lp), fma)
+            lib2 = measure(f"library kernel, OpenBLAS {args.threads} threads", args.repeats,
+                           lambda: rank_one_logp_grad_batch(xs, params, ref_g, ref_lp), fma)
+            print(f"{args.threads} threads: fused {r2 / peak2:.0%} of the peak ({peak2 / 1e9:.1f} "
+                  f"GFMA/s), library {lib2 / peak2:.0%}")
+
+
+if __name__ == "__main__":
+    main()
