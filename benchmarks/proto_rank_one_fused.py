@@ -380,10 +380,15 @@ def main(argv=None):
     parser.add_argument("--chains", type=int, default=8)
     parser.add_argument("--sweep", action="store_true", help="tile and chunk sizes")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--mala", action="store_true", help="also time bench_matrix.py's MALA")
+    parser.add_argument("--mala", action="store_true", help="only time bench_matrix.py's MALA")
     parser.add_argument("--idle", type=float, default=0.0,
                         help="seconds per case of calls timed only while the machine is idle")
     args = parser.parse_args(argv)
+    if args.mala:  # alone: the library's OpenBLAS threads before numba's ever ran
+        mala = mala_rates(args.repeats, args.threads)
+        print(f"MALA, {args.threads} thread(s): fused {mala['fused'] / 1e9:.1f} GFMA/s, library "
+              f"{mala['library'] / 1e9:.1f}")
+        return
     from threadpoolctl import threadpool_limits
 
     d, k, m, n = args.d, 5, args.m, args.chains
@@ -446,13 +451,15 @@ def main(argv=None):
         with threadpool_limits(args.threads):
             b_ = rng.standard_normal((3000, 3000))
             peak2 = measure(f"{args.threads}-thread 3000 x 3000 DGEMM", 3, lambda: b_ @ b_, 3000 ** 3)
+            # The library first: once numba's OpenMP threads have run, they spin for a
+            # while after each parallel region and slow OpenBLAS's threads down.
+            lib2 = measure(f"library kernel, OpenBLAS {args.threads} threads", args.repeats,
+                           lambda: rank_one_logp_grad_batch(xs, params, ref_g, ref_lp), fma)
             fused_logp_grad_batch_parallel(xs, params, g, lp)
             err = np.max(np.abs(g - ref_g)) / np.max(np.abs(ref_g))
             print(f"parallel vs library: gradient {err:.1e}")
             r2 = measure(f"fused, {args.threads} threads ({PARTS} parts)", args.repeats,
                          lambda: fused_logp_grad_batch_parallel(xs, params, g, lp), fma)
-            lib2 = measure(f"library kernel, OpenBLAS {args.threads} threads", args.repeats,
-                           lambda: rank_one_logp_grad_batch(xs, params, ref_g, ref_lp), fma)
             print(f"{args.threads} threads: fused {r2 / peak2:.0%} of the peak ({peak2 / 1e9:.1f} "
                   f"GFMA/s), library {lib2 / peak2:.0%}")
     if args.idle > 0:
@@ -471,10 +478,6 @@ def main(argv=None):
             print(f"idle, {threads} thread(s): fused {idle['fused'] / idle['peak']:.0%} of the "
                   f"peak ({idle['peak'] / 1e9:.1f} GFMA/s), library "
                   f"{idle['library'] / idle['peak']:.0%}", flush=True)
-    if args.mala:
-        mala = mala_rates(args.repeats, args.threads)
-        print(f"MALA, {args.threads} thread(s): fused {mala['fused'] / 1e9:.1f} GFMA/s, library "
-              f"{mala['library'] / 1e9:.1f}")
 
 
 if __name__ == "__main__":
