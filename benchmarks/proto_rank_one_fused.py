@@ -318,6 +318,15 @@ def mala_rates(repeats, threads):
     return rates
 
 
+@numba.njit(cache=False, error_model="numpy", parallel=True)
+def _cached_parallel(U, b, XC, Gs, losses, rows, times, n, k):
+    """Part p runs the fused pass ``times`` times over its own ``rows`` rows of U (in its
+    core's L2): the PARTS-thread rate without memory traffic."""
+    for p in numba.prange(PARTS):
+        for _ in range(times):
+            _fused_rows(U, b, XC, Gs[p], losses[p], p * rows, (p + 1) * rows, n, k, 40, 32)
+
+
 def best(repeats, run):
     times = []
     for _ in range(repeats):
@@ -460,6 +469,21 @@ def main(argv=None):
             print(f"parallel vs library: gradient {err:.1e}")
             r2 = measure(f"fused, {args.threads} threads ({PARTS} parts)", args.repeats,
                          lambda: fused_logp_grad_batch_parallel(xs, params, g, lp), fma)
+            numba.set_num_threads(1)
+            g1 = np.empty_like(g)
+            fused_logp_grad_batch_parallel(xs, params, g1, lp)
+            numba.set_num_threads(args.threads)
+            print(f"parallel form on 1 and {args.threads} threads: gradients bitwise equal: "
+                  f"{np.array_equal(g, g1)}")
+            XC = _stack(xs, d, k)
+            Gs = np.zeros((PARTS, d, V * LANES))
+            losses = np.zeros((PARTS, n))
+            times = m // (PARTS * 120)
+            cached2 = measure(f"fused pass, {PARTS} threads, {PARTS} x 120 rows of U (in L2) "
+                              f"{times} times", args.repeats,
+                              lambda: _cached_parallel(U, params[1], XC, Gs, losses, 120, times, n, k),
+                              2 * PARTS * 120 * times * d * n * k)
+            print(f"{args.threads} threads, U in cache: {cached2 / peak2:.0%} of the peak")
             print(f"{args.threads} threads: fused {r2 / peak2:.0%} of the peak ({peak2 / 1e9:.1f} "
                   f"GFMA/s), library {lib2 / peak2:.0%}")
     if args.idle > 0:
