@@ -1,60 +1,68 @@
-"""Prototype (issue 15): one fused pass over U for symmetric rank-one sensing, 8 chains.
+"""Prototype (issue 15): rank-one sensing's batched loss and gradient in one fused pass over U.
 
 The library kernel (``samplers.matrix.kernels.rank_one_logp_grad_batch``) makes two
-OpenBLAS products per block of rows of U = a (m, d): Y^T = X_cat^T U_b^T and
+OpenBLAS products per block of rows of U (m s, d): Y^T = X_cat^T U_b^T and
 G^T += W_b^T U_b.  OpenBLAS packs U_b for each product (not overlapped with the
 multiply-adds) and reaches about half the FMA peak on these skinny shapes.  This
-prototype computes the same loss and gradient,
+prototype computes the same loss and gradient (same params, s = 1 symmetric or
+s = 2 general, any n k, known or unknown noise),
 
-    L_c = sum_q (|X_c^T a_q|^2 - b_q)^2,   grad L_c = 4 sum_q r_qc a_q a_q^T X_c = 2 U^T W_c,
+    r_jc = Y_c[s j] . Y_c[s j + s - 1] - b_j,   L_c = sum_j r_jc^2,
+    grad L_c = 2 U^T W_c,   W_c[s j] += r_jc Y_c[s j + s - 1],  W_c[s j + s - 1] += r_jc Y_c[s j]
 
-in one pass over U, tile by tile (T rows q of U at a time; the tile stays in L2
-between its two uses):
+(s = 1: W = 2 r Y, grad L = 4 sum_j r_j a_j a_j^T X) in one pass over U, tile by tile
+(T rows of U at a time, whole measurements; the tile stays in cache between its two uses):
 
 1. forward:  Y[t, :] = sum_i U[q0 + t, i] X_cat[i, :] for the T rows of the tile.
-   X_cat (d, 40) row-major (row i = X_1[i] ... X_8[i] = 5 vectors of 8 doubles)
-   is read in chunks of CHUNK rows, small enough to stay in L1 while every
-   group of R rows of the tile runs over them with its 5 R accumulators in
-   vector registers (U[q, i] broadcast);
-2. epilogue: r_qc = sum_a Y[t, c k + a]^2 - b_q, W[t, :] = 2 r_qc Y[t, :]
-   (O(T n k), scalar);
+   X_cat (d, width) row-major (row i = X_1[i] ... X_n[i], padded to whole vectors
+   of 8 doubles; 8 chains, k = 5: 5 vectors) is read in chunks of ``chunk`` rows,
+   small enough to stay in L1 while every group of R rows of the tile runs over
+   them with its R x 5 accumulators in vector registers (U[q, i] broadcast);
+   columns in blocks of at most 5 vectors (the registers), so any n k;
+2. epilogue: r and W as above (O(T n k), scalar);
 3. backward: G[i, :] += sum_t U[q0 + t, i] W[t, :] for every i: B rows of G
-   (5 B vectors) stay in registers while the T rows of W (in L1) stream past,
-   U[q, i .. i + B - 1] broadcast.
+   (B x 5 vectors) stay in registers while the T rows of W (in L1) stream past,
+   U[q, i .. i + B - 1] broadcast; it also prefetches the next tile's rows of U.
 
-Then grad log p_c = -2 beta G[:, c k : c k + k].  The two kernels are LLVM IR
+Then grad log p_c = -2 beta G[:, c k : c k + k].  The two passes are LLVM IR
 through numba ``@intrinsic`` (numba runs LLVM without the SLP vectoriser, so
 plain loops would not keep the accumulators in registers), in the style of
-``_symmetric_lanes`` in ``samplers/matrix/kernels.py``.
+``_symmetric_lanes`` in ``samplers/matrix/kernels.py``; explicit ``llvm.fma``,
+no fastmath flags (NaNs still propagate to the chain loop's checks).
+``fused_logp_grad_batch_parallel`` splits the measurements into PARTS = 2 fixed
+parts (``prange``), each with its own partial G and loss, summed in part order:
+the results do not depend on the number of threads.
 
 What it prints: agreement with the library kernel (relative error of loss and
-gradient), and best-of-N rates in GFMA/s (2 m d n k multiply-adds per call) of
-the fused kernel, of the library kernel with OpenBLAS on one thread, of the
+gradient), and best-of-N rates in GFMA/s (2 rows(U) d n k multiply-adds per call)
+of the fused kernel, of the library kernel with OpenBLAS on one thread, of the
 two OpenBLAS products alone on one thread, and of a one-thread 3000 x 3000
 DGEMM (the one-core peak); the fused kernel also with U small enough to stay
 in L2 (what it reaches when memory is not involved); with ``--threads 2``
-the two-part split (``prange`` over two halves of U's rows, fixed order of
-the partial sums).  Each figure with the CPU use of other processes.
+the two-part form.  Each figure with the CPU use of other processes.
 
 Measured (2-core Xeon with AVX-512, 48 KB L1d and 2 MB L2 per core; d = 1000, k = 5,
-m = 20,000, 8 chains: 1.6 G multiply-adds per call; calls timed while the machine
-was otherwise idle, ``--idle``)::
+m = 20,000, s = 1, 8 chains: 1.6 G multiply-adds per call; best calls while the
+machine was otherwise idle, ``--idle``, over several runs)::
 
-                                         1 thread            2 threads
-    3000 x 3000 DGEMM (the peak)         50.5 GFMA/s         100.0 GFMA/s
-    library kernel (OpenBLAS)            26.5  52%           46.8  47%
-    fused                                43.4  86%           82.1-85.6  82-86%
-    fused, U in L2 (no memory traffic)   44-46  ~90%         90.6  91%
-    MALA of bench_matrix.py, fused       43.4                84.6 (422.8 chain-steps/s)
+                                         1 thread             2 threads
+    3000 x 3000 DGEMM (the peak)         50.5-50.7 GFMA/s     98.3-100.0 GFMA/s
+    library kernel (OpenBLAS)            26.5  52%            45.1-46.8  46-47%
+    fused                                41.0-43.4  81-86%    78.4-85.6  80-86%
+    fused, U in L2 (no memory traffic)   44-46  88-92%        83.7-90.6  85-91%
+    MALA of bench_matrix.py, fused       43.4                 84.6 (422.8 chain-steps/s)
+    MALA of bench_matrix.py, library     25.6                 43.6 (218.2 chain-steps/s)
 
-Loss and gradient agree with the library kernel to 1e-14; the two-part form gives
-bitwise the same gradient on 1 and 2 threads.  Tile 20-60 rows and chunk 32-1000 all
-give 40-42 GFMA/s on one thread (noise of the shared machine is about as large);
-120 rows and more lose (the tile no longer stays in L1/L2 between the two passes).
+Loss and gradient agree with the library kernel to 1e-14 (``--check``: 1e-12 over
+s = 1, 2, n k = 5 .. 80, unknown noise, odd d and m, three tilings); the two-part
+form gives bitwise the same gradient on 1 and 2 threads.  Tile 20-60 rows and
+chunk 32-1000 all give 40-42 GFMA/s on one thread (the shared machine's noise is
+about as large); 120 rows and more lose.
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/proto_rank_one_fused.py [--repeats 5] [--sweep]
+    PYTHONPATH=. python benchmarks/proto_rank_one_fused.py [--repeats 5] [--sweep] [--threads 2]
+        [--idle SECONDS] | --check | --mala [--threads 2]
 """
 import argparse
 import os
@@ -75,70 +83,29 @@ from samplers.matrix import synthetic_problem  # noqa: E402
 from samplers.matrix.kernels import (LANES, _broadcast, _fma, _log_density,  # noqa: E402
                                      _point_beta, rank_one_logp_grad_batch)
 
-#: Vectors of LANES doubles per row of X_cat, G, Y, W: n k <= 40 columns (8 chains, k = 5).
-V = 5
-#: Rows of U per register group of the forward pass: 5 R accumulators (25 of 32 registers).
-FWD_ROWS = int(os.environ.get("PROTO_FWD_ROWS", 5))
-#: Rows of G per register group of the backward pass: 5 B accumulators.
-BWD_ROWS = int(os.environ.get("PROTO_BWD_ROWS", 4))
+#: Most vectors of LANES doubles per column block: the forward pass keeps rows x vectors
+#: accumulators and a row of X_cat's block in registers (25 + 5 of 32 with AVX-512).
+MAX_VECTORS = 5
 
 
-def _arrays(context, builder, signature, args, count):
-    return [context.make_array(t)(context, builder, a) for t, a in zip(signature.args[:count], args[:count])]
+def _forward_rows(vectors):
+    """Rows of U per register group of the forward pass, for a column block of ``vectors``
+    vectors: as many as fit (R vectors + R rows <= 30 of 32 registers), at most 8."""
+    return int(os.environ.get("PROTO_FWD_ROWS", 0)) or max(1, min(8, 25 // vectors))
 
 
-def _forward_group(builder, u, xc, y, d, q0, t0, i0, i1, rows):
-    """Y[t0 + r] += sum_{i0 <= i < i1} U[q0 + t0 + r, i] X_cat[i] for r < rows, with the
-    rows x V accumulators in registers."""
-    i64 = ir.IntType(64)
-    vec = xc.type.pointee
-    ybase = [builder.mul(builder.add(t0, ir.Constant(i64, r)), ir.Constant(i64, V)) for r in range(rows)]
-    ubase = [builder.mul(builder.add(q0, builder.add(t0, ir.Constant(i64, r))), d) for r in range(rows)]
-    slots = [[cgutils.alloca_once_value(
-        builder, builder.load(builder.gep(y, [builder.add(ybase[r], ir.Constant(i64, v))]), align=8))
-        for v in range(V)] for r in range(rows)]
-    with cgutils.for_range_slice(builder, i0, i1, ir.Constant(i64, 1)) as (i, _):
-        xrow = builder.mul(i, ir.Constant(i64, V))
-        x = [builder.load(builder.gep(xc, [builder.add(xrow, ir.Constant(i64, v))]), align=8)
-             for v in range(V)]
-        for r in range(rows):
-            w = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase[r], i)])), vec)
-            for v in range(V):
-                builder.store(_fma(builder, w, x[v], builder.load(slots[r][v])), slots[r][v])
-    for r in range(rows):
-        for v in range(V):
-            builder.store(builder.load(slots[r][v]),
-                          builder.gep(y, [builder.add(ybase[r], ir.Constant(i64, v))]), align=8)
-
-
-@intrinsic
-def _forward_tile(typingctx, U, XC, Y, q0, count, i0, i1):
-    """Y[t] += sum_{i0 <= i < i1} U[q0 + t, i] XC[i] for t < count (XC, Y: (., V LANES))."""
-    sig = types.void(U, XC, Y, types.int64, types.int64, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        ua, xa, ya = _arrays(context, builder, signature, args, 3)
-        q0, count, i0, i1 = args[3:]
-        i64 = ir.IntType(64)
-        vec = ir.VectorType(ir.DoubleType(), LANES)
-        d = cgutils.unpack_tuple(builder, ua.shape, 2)[1]
-        xc = builder.bitcast(xa.data, vec.as_pointer())
-        y = builder.bitcast(ya.data, vec.as_pointer())
-        rows = ir.Constant(i64, FWD_ROWS)
-        groups = builder.sdiv(count, rows)
-        with cgutils.for_range(builder, groups) as loop:
-            _forward_group(builder, ua.data, xc, y, d, q0, builder.mul(loop.index, rows), i0, i1, FWD_ROWS)
-        with cgutils.for_range_slice(builder, builder.mul(groups, rows), count,
-                                     ir.Constant(i64, 1)) as (t, _):
-            _forward_group(builder, ua.data, xc, y, d, q0, t, i0, i1, 1)
-        return context.get_dummy_value()
-
-    return sig, codegen
+def _backward_rows(vectors):
+    """Rows of G per register group of the backward pass (B vectors + a row of W)."""
+    return int(os.environ.get("PROTO_BWD_ROWS", 0)) or max(1, min(8, 20 // vectors))
 
 
 #: Prefetch the next tile's rows of U (into L2) during the backward pass, which does not
 #: read memory: the forward pass then finds them in cache.
 PREFETCH = int(os.environ.get("PROTO_PREFETCH", 1))
+
+
+def _arrays(context, builder, signature, args, count):
+    return [context.make_array(t)(context, builder, a) for t, a in zip(signature.args[:count], args[:count])]
 
 
 def _prefetch(builder, ptr):
@@ -148,89 +115,174 @@ def _prefetch(builder, ptr):
     builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)])
 
 
-def _backward_group(builder, u, w, g, d, q0, count, ib, rows):
-    """G[ib + j] += sum_{t < count} U[q0 + t, ib + j] W[t] for j < rows, with the
-    rows x V accumulators in registers."""
-    i64 = ir.IntType(64)
+def _const(value):
+    return ir.Constant(ir.IntType(64), value)
+
+
+def _forward_group(builder, u, xc, y, d, stride, col, q0, t0, i0, i1, rows, vectors):
+    """Y[t0 + r, block] += sum_{i0 <= i < i1} U[q0 + t0 + r, i] X_cat[i, block] for r < rows
+    (block: vectors col .. col + vectors - 1 of rows of ``stride`` vectors), with the
+    rows x vectors accumulators in registers."""
+    def at(ptr, row, v):
+        return builder.gep(ptr, [builder.add(builder.mul(row, stride), builder.add(col, _const(v)))])
+
+    vec = xc.type.pointee
+    trow = [builder.add(t0, _const(r)) for r in range(rows)]
+    ubase = [builder.mul(builder.add(q0, t), d) for t in trow]
+    slots = [[cgutils.alloca_once_value(builder, builder.load(at(y, t, v), align=8)) for v in range(vectors)]
+             for t in trow]
+    with cgutils.for_range_slice(builder, i0, i1, _const(1)) as (i, _):
+        x = [builder.load(at(xc, i, v), align=8) for v in range(vectors)]
+        for r in range(rows):
+            w = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase[r], i)])), vec)
+            for v in range(vectors):
+                builder.store(_fma(builder, w, x[v], builder.load(slots[r][v])), slots[r][v])
+    for r, t in enumerate(trow):
+        for v in range(vectors):
+            builder.store(builder.load(slots[r][v]), at(y, t, v), align=8)
+
+
+def _backward_group(builder, u, w, g, d, stride, col, q0, count, ib, rows, vectors):
+    """G[ib + j, block] += sum_{t < count} U[q0 + t, ib + j] W[t, block] for j < rows, with
+    the rows x vectors accumulators in registers."""
+    def at(ptr, row, v):
+        return builder.gep(ptr, [builder.add(builder.mul(row, stride), builder.add(col, _const(v)))])
+
     vec = w.type.pointee
-    gbase = [builder.mul(builder.add(ib, ir.Constant(i64, j)), ir.Constant(i64, V)) for j in range(rows)]
-    slots = [[cgutils.alloca_once_value(
-        builder, builder.load(builder.gep(g, [builder.add(gbase[j], ir.Constant(i64, v))]), align=8))
-        for v in range(V)] for j in range(rows)]
+    grow = [builder.add(ib, _const(j)) for j in range(rows)]
+    slots = [[cgutils.alloca_once_value(builder, builder.load(at(g, i, v), align=8)) for v in range(vectors)]
+             for i in grow]
     with cgutils.for_range(builder, count) as loop:
         t = loop.index
-        wrow = builder.mul(t, ir.Constant(i64, V))
-        wv = [builder.load(builder.gep(w, [builder.add(wrow, ir.Constant(i64, v))]), align=8)
-              for v in range(V)]
+        wv = [builder.load(at(w, t, v), align=8) for v in range(vectors)]
         ubase = builder.add(builder.mul(builder.add(q0, t), d), ib)
         if PREFETCH:  # row t of the next tile, a line every other group, into L2
-            ahead = builder.add(builder.mul(builder.add(builder.add(q0, count), t), d),
-                                builder.add(ib, ib))
+            ahead = builder.add(builder.mul(builder.add(builder.add(q0, count), t), d), builder.add(ib, ib))
             _prefetch(builder, builder.gep(u, [ahead]))
         for j in range(rows):
-            b = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase, ir.Constant(i64, j))])), vec)
-            for v in range(V):
+            b = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase, _const(j))])), vec)
+            for v in range(vectors):
                 builder.store(_fma(builder, b, wv[v], builder.load(slots[j][v])), slots[j][v])
-    for j in range(rows):
-        for v in range(V):
-            builder.store(builder.load(slots[j][v]),
-                          builder.gep(g, [builder.add(gbase[j], ir.Constant(i64, v))]), align=8)
+    for j, i in enumerate(grow):
+        for v in range(vectors):
+            builder.store(builder.load(slots[j][v]), at(g, i, v), align=8)
 
 
-@intrinsic
-def _backward_tile(typingctx, U, W, G, q0, count, i0, i1):
-    """G[i] += sum_{t < count} U[q0 + t, i] W[t] for i0 <= i < i1 (W, G: (., V LANES))."""
-    sig = types.void(U, W, G, types.int64, types.int64, types.int64, types.int64)
+def _tile_kernel(vectors, backward):
+    """The forward (``backward=False``) or backward pass over one tile for a column block
+    of ``vectors`` vectors: an intrinsic ``(U, A, B, q0, count, i0, i1, col)`` with A, B
+    (., stride LANES) C-order arrays:
 
-    def codegen(context, builder, signature, args):
-        ua, wa, ga = _arrays(context, builder, signature, args, 3)
-        q0, count, i0, i1 = args[3:]
-        i64 = ir.IntType(64)
-        vec = ir.VectorType(ir.DoubleType(), LANES)
-        d = cgutils.unpack_tuple(builder, ua.shape, 2)[1]
-        w = builder.bitcast(wa.data, vec.as_pointer())
-        g = builder.bitcast(ga.data, vec.as_pointer())
-        rows = ir.Constant(i64, BWD_ROWS)
-        groups = builder.sdiv(builder.sub(i1, i0), rows)
-        with cgutils.for_range(builder, groups) as loop:
-            _backward_group(builder, ua.data, w, g, d, q0, count,
-                            builder.add(i0, builder.mul(loop.index, rows)), BWD_ROWS)
-        with cgutils.for_range_slice(builder, builder.add(i0, builder.mul(groups, rows)), i1,
-                                     ir.Constant(i64, 1)) as (i, _):
-            _backward_group(builder, ua.data, w, g, d, q0, count, i, 1)
-        return context.get_dummy_value()
+    forward:  B[t, block] += sum_{i0 <= i < i1} U[q0 + t, i] A[i, block], t < count
+              (A = X_cat, B = Y), in groups of _forward_rows rows of U;
+    backward: B[i, block] += sum_{t < count} U[q0 + t, i] A[t, block], i0 <= i < i1
+              (A = W, B = G), in groups of _backward_rows rows of G;
+    then the leftover rows one by one."""
+    rows = _backward_rows(vectors) if backward else _forward_rows(vectors)
 
-    return sig, codegen
+    @intrinsic
+    def kernel(typingctx, U, A, B, q0, count, i0, i1, col):
+        sig = types.void(U, A, B, *[types.int64] * 5)
+
+        def codegen(context, builder, signature, args):
+            ua, aa, ba = _arrays(context, builder, signature, args, 3)
+            q0, count, i0, i1, col = args[3:]
+            vec = ir.VectorType(ir.DoubleType(), LANES)
+            d = cgutils.unpack_tuple(builder, ua.shape, 2)[1]
+            stride = builder.sdiv(cgutils.unpack_tuple(builder, aa.shape, 2)[1], _const(LANES))
+            a = builder.bitcast(aa.data, vec.as_pointer())
+            b = builder.bitcast(ba.data, vec.as_pointer())
+            if backward:
+                def group(first, size):
+                    _backward_group(builder, ua.data, a, b, d, stride, col, q0, count, first, size, vectors)
+                start, stop = i0, i1
+            else:
+                def group(first, size):
+                    _forward_group(builder, ua.data, a, b, d, stride, col, q0, first, i0, i1, size, vectors)
+                start, stop = _const(0), count
+            groups = builder.sdiv(builder.sub(stop, start), _const(rows))
+            with cgutils.for_range(builder, groups) as loop:
+                group(builder.add(start, builder.mul(loop.index, _const(rows))), rows)
+            with cgutils.for_range_slice(builder, builder.add(start, builder.mul(groups, _const(rows))), stop,
+                                         _const(1)) as (first, _):
+                group(first, 1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return kernel
+
+
+_forward_1, _forward_2, _forward_3, _forward_4, _forward_5 = (_tile_kernel(v, False) for v in range(1, 6))
+_backward_1, _backward_2, _backward_3, _backward_4, _backward_5 = (_tile_kernel(v, True) for v in range(1, 6))
 
 
 @numba.njit(cache=False, error_model="numpy")
-def _fused_rows(U, b, XC, G, loss, first, stop, n, k, tile, chunk):
-    """The fused pass over rows [first, stop) of U: adds to G (d, V LANES) and loss (n,)."""
+def _forward(U, XC, Y, q0, count, i0, i1, col, vectors):
+    if vectors == 5:
+        _forward_5(U, XC, Y, q0, count, i0, i1, col)
+    elif vectors == 4:
+        _forward_4(U, XC, Y, q0, count, i0, i1, col)
+    elif vectors == 3:
+        _forward_3(U, XC, Y, q0, count, i0, i1, col)
+    elif vectors == 2:
+        _forward_2(U, XC, Y, q0, count, i0, i1, col)
+    else:
+        _forward_1(U, XC, Y, q0, count, i0, i1, col)
+
+
+@numba.njit(cache=False, error_model="numpy")
+def _backward(U, W, G, q0, count, i0, i1, col, vectors):
+    if vectors == 5:
+        _backward_5(U, W, G, q0, count, i0, i1, col)
+    elif vectors == 4:
+        _backward_4(U, W, G, q0, count, i0, i1, col)
+    elif vectors == 3:
+        _backward_3(U, W, G, q0, count, i0, i1, col)
+    elif vectors == 2:
+        _backward_2(U, W, G, q0, count, i0, i1, col)
+    else:
+        _backward_1(U, W, G, q0, count, i0, i1, col)
+
+
+@numba.njit(cache=False, error_model="numpy")
+def _fused_rows(U, b, s, XC, G, loss, first, stop, n, k, tile, chunk):
+    """The fused pass over rows [first, stop) of U (whole measurements: multiples of s):
+    adds to G (d, width) and loss (n,).  Measurement j reads rows s j and s j + s - 1."""
     d = U.shape[1]
-    width = V * LANES
+    width = XC.shape[1]
+    total = width // LANES
+    last = s - 1
+    tile = max(s, tile // s * s)
     Y = np.empty((tile, width))
-    W = np.zeros((tile, width))
+    W = np.empty((tile, width))
     for q0 in range(first, stop, tile):
         count = min(tile, stop - q0)
         Y[:count] = 0.0
-        for i0 in range(0, d, chunk):
-            _forward_tile(U, XC, Y, q0, count, i0, min(d, i0 + chunk))
-        for t in range(count):
+        W[:count] = 0.0
+        for col in range(0, total, MAX_VECTORS):
+            vectors = min(MAX_VECTORS, total - col)
+            for i0 in range(0, d, chunk):
+                _forward(U, XC, Y, q0, count, i0, min(d, i0 + chunk), col, vectors)
+        for t in range(0, count, s):
             for c in range(n):
-                r = -b[q0 + t]
+                r = -b[(q0 + t) // s]
                 for a in range(k):
-                    y = Y[t, c * k + a]
-                    r += y * y
+                    r += Y[t, c * k + a] * Y[t + last, c * k + a]
                 loss[c] += r * r
                 for a in range(k):
-                    W[t, c * k + a] = 2.0 * r * Y[t, c * k + a]
-        _backward_tile(U, W, G, q0, count, 0, d)
+                    W[t, c * k + a] += r * Y[t + last, c * k + a]
+                    W[t + last, c * k + a] += r * Y[t, c * k + a]
+        for col in range(0, total, MAX_VECTORS):
+            _backward(U, W, G, q0, count, 0, d, col, min(MAX_VECTORS, total - col))
 
 
 @numba.njit(cache=False, error_model="numpy")
 def _stack(xs, d, k):
+    """X_cat (d, width): row i holds X_1[i] ... X_n[i], padded with zeros to whole vectors."""
     n = xs.shape[0]
-    XC = np.zeros((d, V * LANES))
+    width = (n * k + LANES - 1) // LANES * LANES
+    XC = np.zeros((d, width))
     for c in range(n):
         for i in range(d):
             for a in range(k):
@@ -251,14 +303,14 @@ def _finish(xs, scale, G, loss, d, k, grad_out, lp_out):
 
 @numba.njit(cache=False, error_model="numpy")
 def fused_logp_grad_batch(xs, params, grad_out, lp_out, tile=40, chunk=32):
-    """The symmetric (s = 1) ``rank_one_logp_grad_batch`` in one fused pass, one thread."""
+    """``rank_one_logp_grad_batch`` (s = 1 or 2, any n k) in one fused pass, one thread."""
     U, b, stride, dk, scale = params
     d, k = dk[0], dk[1]
     n = xs.shape[0]
     XC = _stack(xs, d, k)
-    G = np.zeros((d, V * LANES))
+    G = np.zeros_like(XC)
     loss = np.zeros(n)
-    _fused_rows(U, b, XC, G, loss, 0, U.shape[0], n, k, tile, chunk)
+    _fused_rows(U, b, stride[0], XC, G, loss, 0, U.shape[0], n, k, tile, chunk)
     _finish(xs, scale, G, loss, d, k, grad_out, lp_out)
 
 
@@ -269,18 +321,20 @@ PARTS = 2
 
 @numba.njit(cache=False, error_model="numpy", parallel=True)
 def fused_logp_grad_batch_parallel(xs, params, grad_out, lp_out, tile=40, chunk=32):
-    """:func:`fused_logp_grad_batch` with U's rows in PARTS fixed parts, one thread each;
-    the parts' partial G and loss are summed in part order."""
+    """:func:`fused_logp_grad_batch` with U's measurements in PARTS fixed parts, one thread
+    each; the parts' partial G and loss are summed in part order."""
     U, b, stride, dk, scale = params
     d, k = dk[0], dk[1]
+    s = stride[0]
     n = xs.shape[0]
-    m = U.shape[0]
+    measurements = U.shape[0] // s
     XC = _stack(xs, d, k)
-    Gs = np.zeros((PARTS, d, V * LANES))
+    Gs = np.zeros((PARTS, d, XC.shape[1]))
     losses = np.zeros((PARTS, n))
-    per = (m + PARTS - 1) // PARTS
+    per = (measurements + PARTS - 1) // PARTS
     for p in numba.prange(PARTS):
-        _fused_rows(U, b, XC, Gs[p], losses[p], p * per, min(m, (p + 1) * per), n, k, tile, chunk)
+        _fused_rows(U, b, s, XC, Gs[p], losses[p], s * min(measurements, p * per),
+                    s * min(measurements, (p + 1) * per), n, k, tile, chunk)
     G = Gs[0].copy()
     loss = losses[0].copy()
     for p in range(1, PARTS):
@@ -340,7 +394,36 @@ def _cached_parallel(U, b, XC, Gs, losses, rows, times, n, k):
     core's L2): the PARTS-thread rate without memory traffic."""
     for p in numba.prange(PARTS):
         for _ in range(times):
-            _fused_rows(U, b, XC, Gs[p], losses[p], p * rows, (p + 1) * rows, n, k, 40, 32)
+            _fused_rows(U, b, 1, XC, Gs[p], losses[p], p * rows, (p + 1) * rows, n, k, 40, 32)
+
+
+def check():
+    """Both forms against the library kernel: s = 1 and 2, n k from 5 to 80 (1 to 10
+    vectors: one and two column blocks), unknown noise, d and m not multiples of the
+    groups or tiles.  Relative errors below 1e-12 (sums in another order)."""
+    from samplers.matrix.problems import Sensing
+
+    rng = np.random.default_rng(7)
+    d, m = 97, 503
+    a, c = rng.standard_normal((m, d)), rng.standard_normal((m, d))
+    b = rng.standard_normal(m) + d
+    cases = [(n, k, general, noise) for n, k in ((8, 5), (1, 5), (16, 5), (3, 7), (2, 4))
+             for general in (False, True) for noise in ("known", "unknown")]
+    for n, k, general, noise in cases:
+        kw = {"beta": 0.3} if noise == "known" else {"noise_prior": (2.0, 1.0)}
+        problem = Sensing.rank_one(a, b, k, c=c if general else None, **kw)
+        size = d * k + (noise == "unknown")
+        xs = 0.3 * rng.standard_normal((n, size))
+        ref_g, ref_lp = np.empty_like(xs), np.empty(n)
+        rank_one_logp_grad_batch(xs, problem.params, ref_g, ref_lp)
+        for kernel in (fused_logp_grad_batch, fused_logp_grad_batch_parallel):
+            for tile, chunk in ((40, 32), (7, 1000), (3, 5)):
+                g, lp = np.empty_like(xs), np.empty(n)
+                kernel(xs, problem.params, g, lp, tile, chunk)
+                err_lp = np.max(np.abs(lp - ref_lp) / np.abs(ref_lp))
+                err_g = np.max(np.abs(g - ref_g)) / np.max(np.abs(ref_g))
+                assert err_lp < 1e-12 and err_g < 1e-12, (n, k, general, noise, tile, chunk, err_lp, err_g)
+    print(f"check: {len(cases)} cases x 2 forms x 3 tilings agree with the library kernel to 1e-12")
 
 
 def best(repeats, run):
@@ -408,7 +491,11 @@ def main(argv=None):
     parser.add_argument("--mala", action="store_true", help="only time bench_matrix.py's MALA")
     parser.add_argument("--idle", type=float, default=0.0,
                         help="seconds per case of calls timed only while the machine is idle")
+    parser.add_argument("--check", action="store_true", help="only check against the library")
     args = parser.parse_args(argv)
+    if args.check:
+        check()
+        return
     if args.mala:  # alone: the library's OpenBLAS threads before numba's ever ran
         mala = mala_rates(args.repeats, args.threads)
         print(f"MALA, {args.threads} thread(s): fused {mala['fused'] / 1e9:.1f} GFMA/s, library "
@@ -457,12 +544,12 @@ def main(argv=None):
         # and again, as many as m in all): the kernel's rate without memory traffic.
         small_rows = 120
         XC = _stack(xs, d, k)
-        G = np.zeros((d, V * LANES))
+        G = np.zeros_like(XC)
         loss = np.zeros(n)
 
         def small_run():
             for first in range(0, m, small_rows):
-                _fused_rows(U, params[1], XC, G, loss, 0, small_rows, n, k, 40, 32)
+                _fused_rows(U, params[1], 1, XC, G, loss, 0, small_rows, n, k, 40, 32)
 
         rates["cached"] = measure(f"fused pass, 1 thread, the first {small_rows} rows of U "
                                   f"(in L2) {m // small_rows} times", args.repeats, small_run,
@@ -492,7 +579,7 @@ def main(argv=None):
             print(f"parallel form on 1 and {args.threads} threads: gradients bitwise equal: "
                   f"{np.array_equal(g, g1)}")
             XC = _stack(xs, d, k)
-            Gs = np.zeros((PARTS, d, V * LANES))
+            Gs = np.zeros((PARTS, d, XC.shape[1]))
             losses = np.zeros((PARTS, n))
             times = m // (PARTS * 120)
             cached2 = measure(f"fused pass, {PARTS} threads, {PARTS} x 120 rows of U (in L2) "
