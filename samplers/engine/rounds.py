@@ -140,7 +140,7 @@ def run_round(target, state, settings, acc, rec, progress=None):
     records = (state, settings, acc, rec.draws, rec.warmup)
     if (progress is not None and progress.n == 0
             and not is_loaded(kernel, target, (0,) + records + extra + blocks[0], batched)):
-        # The first run on a machine compiles the loop (about 10 s, once): say so,
+        # The first run on a machine compiles the loop (about 6 s, once): say so,
         # and restart the clock after, so the rate and ETA are those of the sampling.
         # (First round only: later rounds reuse its compiled loop.)
         progress.set_postfix_str(COMPILING, refresh=True)
