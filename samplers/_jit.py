@@ -26,7 +26,7 @@ benchmark of ``benchmarks/bench_langevin.py``:
   numbers of ``_rng``) are declared ``jit(inline="always")``: numba then
   compiles them into the chain loop instead of calling them, each call
   passing every array as seven words and counting references (1.2x faster
-  steps, at no cost in cold compilation then; about 6 s now, see below);
+  steps; the loop's cold compilation is about 6 s, see below);
 * the loop :func:`borrowed` its arrays, so views like ``state.x[c, r]``
   skip the atomic reference counts;
 * scratch vectors (a target's intermediate sums, the proposal) come from
