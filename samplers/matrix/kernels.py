@@ -35,11 +35,11 @@ sensing evaluators differ only in gemv versus gemm.
 """
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .._jit import REASSOCIATE, jit
+from .._jit import jit
 
 __all__ = ["factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
            "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "rank_one_logp_grad",
@@ -239,16 +239,7 @@ def sensing_gram_logp_grad(x, params, grad_out):
     return _one_point(sensing_gram_logp_grad_batch, x, params, grad_out)
 
 
-#: Bytes of the measurement vectors read per block by the rank-one kernel, for up to 10
-#: columns n k: inside L2, so the block is still cached when the gradient product reads it
-#: again (one chain, bandwidth-bound: 1 MB blocks take 21.5 ms at d=1000, k=5, m=20000,
-#: 4 MB blocks 35 ms).  More columns make the products compute-bound, and longer blocks
-#: make OpenBLAS faster (8 chains: 84 ms with 1 MB, 69 ms with 4 MB): the block grows with
-#: n k up to 4x (one BLAS thread, benchmarks/RESULTS.md).
-RANK_ONE_BLOCK_BYTES = 1 << 20
-
-
-@jit(fastmath=REASSOCIATE)  # vectorised loops over the measurements
+@jit(parallel=True)
 def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
     """Rank-one sensing, f_i(X) = (X^T u_{s i}) . (X^T u_{s i + s - 1}), at every row of ``xs``.
 
@@ -261,68 +252,78 @@ def rank_one_logp_grad_batch(xs, params, grad_out, lp_out):
         L = sum_i r_i^2,    grad L = 2 U^T W,    W_i = r_i Y'_i,  W'_i += r_i Y_i
 
     (for s = 1 both rows are one: W_i = 2 r_i Y_i, grad L = 4 a^T diag(r) a X).
-    All n points are stacked, X_cat^T = [X_1 ... X_n]^T (n k, d), and U is
-    read in blocks of rows that stay in cache between the two BLAS-3
-    products of the block, Y_b^T = X_cat^T U_b^T and G^T += W_b^T U_b: U
-    streams from memory once per call, not twice.  2 * rows(U) * d * n k
-    multiply-adds, O(rows(U) n k) more for r and W, no d x d matrix.  The
-    transposed orientation (n k short rows, measurements along them) is
-    the faster GEMM shape for OpenBLAS here and makes the loops over
-    measurements contiguous.
+    All n points are stacked, X_cat = [X_1 ... X_n] (d, n k), and U is read
+    once, in one fused pass of tiles of :data:`RANK_ONE_TILE` rows
+    (:func:`_fused_rows`): Y_tile = U_tile X_cat, then r and W, then
+    G += U_tile^T W while the tile is still in cache, with the accumulators
+    of both products in vector registers (LLVM IR, :func:`_tile_kernel`):
+    80% of the FMA peak where two OpenBLAS products per block of rows reached
+    46% (``benchmarks/RESULTS.md``).  2 * rows(U) * d * n k multiply-adds,
+    O(rows(U) n k) more for r and W, no d x d matrix.
+
+    The measurements are cut into :data:`RANK_ONE_PARTS` fixed parts, run in
+    parallel (``prange``), each with its own partial G and loss, summed in
+    part order: the results do not depend on the number of threads, and
+    :func:`rank_one_logp_grad` (the parts in series) gives the same at one point.
     """
-    U, b, stride, dk, scale = params
-    d, k = dk[0], dk[1]
-    n_x = d * k
-    n = xs.shape[0]
-    s = stride[0]
-    last = s - 1
-    nk = n * k
-    rows = U.shape[0]
-    growth = min(max(nk // 10, 1), 4)
-    block = max(s, (growth * RANK_ONE_BLOCK_BYTES // (8 * d)) // s * s)
-    XT = np.empty((nk, d))
-    for c in range(n):
-        for i in range(d):
-            for a in range(k):
-                XT[c * k + a, i] = xs[c, i * k + a]
-    GT = np.zeros((nk, d))
-    loss = np.zeros(n)
-    r = np.empty(block // s)
-    for first in range(0, rows, block):
-        stop = min(rows, first + block)
-        Ub = U[first:stop]
-        mb = (stop - first) // s
-        YT = np.dot(XT, Ub.T)
-        WT = np.zeros_like(YT)
-        for c in range(n):
-            for q in range(mb):
-                r[q] = -b[first // s + q]
-            for a in range(k):
-                y = YT[c * k + a]
-                for q in range(mb):
-                    r[q] += y[s * q] * y[s * q + last]
-            for q in range(mb):
-                loss[c] += r[q] * r[q]
-            for a in range(k):
-                y = YT[c * k + a]
-                w = WT[c * k + a]
-                for q in range(mb):
-                    w[s * q] += r[q] * y[s * q + last]
-                for q in range(mb):
-                    w[s * q + last] += r[q] * y[s * q]
-        GT += np.dot(WT, Ub)
-    for c in range(n):
-        factor = -2.0 * _point_beta(xs[c], n_x, scale)
-        for i in range(d):
-            for a in range(k):
-                grad_out[c, i * k + a] = factor * GT[c * k + a, i]
-        lp_out[c] = _log_density(xs[c], n_x, scale, loss[c], grad_out[c])
+    XC, Gs, losses = _rank_one_setup(xs, params)
+    for part in prange(RANK_ONE_PARTS):
+        _rank_one_part(params, XC, Gs[part], losses[part], part)
+    _rank_one_finish(xs, params, Gs, losses, grad_out, lp_out)
 
 
 @jit
 def rank_one_logp_grad(x, params, grad_out):
-    """One point of :func:`rank_one_logp_grad_batch`."""
-    return _one_point(rank_one_logp_grad_batch, x, params, grad_out)
+    """One point of :func:`rank_one_logp_grad_batch`, its parts in series: a single point
+    is too little work for threads (the optimisers' one-point calls, a chain's start),
+    whose wake-ups on a loaded machine cost milliseconds."""
+    xs = x.reshape((1, x.shape[0]))
+    XC, Gs, losses = _rank_one_setup(xs, params)
+    for part in range(RANK_ONE_PARTS):
+        _rank_one_part(params, XC, Gs[part], losses[part], part)
+    lp = np.empty(1)
+    _rank_one_finish(xs, params, Gs, losses, grad_out.reshape((1, grad_out.shape[0])), lp)
+    return lp[0]
+
+
+@jit
+def _rank_one_setup(xs, params):
+    """X_cat (:func:`_stack_chains`) and zeroed partial gradients and losses, one per part."""
+    U, b, stride, dk, scale = params
+    XC = _stack_chains(xs, dk[0], dk[1])
+    return (XC, np.zeros((RANK_ONE_PARTS, XC.shape[0], XC.shape[1])),
+            np.zeros((RANK_ONE_PARTS, xs.shape[0])))
+
+
+@jit
+def _rank_one_part(params, XC, G, loss, part):
+    """Part ``part`` of the measurements (:data:`RANK_ONE_PARTS` equal parts) through
+    :func:`_fused_rows`, into its partial gradient ``G`` and ``loss``."""
+    U, b, stride, dk, scale = params
+    s = stride[0]
+    measurements = U.shape[0] // s
+    per = (measurements + RANK_ONE_PARTS - 1) // RANK_ONE_PARTS
+    _fused_rows(U, b, s, XC, G, loss, s * min(measurements, part * per),
+                s * min(measurements, (part + 1) * per), loss.shape[0], dk[1])
+
+
+@jit
+def _rank_one_finish(xs, params, Gs, losses, grad_out, lp_out):
+    """Sum the parts in order, then the gradients and log densities of every point."""
+    U, b, stride, dk, scale = params
+    d, k = dk[0], dk[1]
+    G = Gs[0]
+    loss = losses[0]
+    for part in range(1, RANK_ONE_PARTS):
+        G += Gs[part]
+        loss += losses[part]
+    n_x = d * k
+    for c in range(xs.shape[0]):
+        factor = -2.0 * _point_beta(xs[c], n_x, scale)
+        for i in range(d):
+            for a in range(k):
+                grad_out[c, i * k + a] = factor * G[i, c * k + a]
+        lp_out[c] = _log_density(xs[c], n_x, scale, loss[c], grad_out[c])
 
 
 def operator_kernel(forward, adjoint):
@@ -492,6 +493,235 @@ def _fma(builder, a, b, c):
     name = f"llvm.fma.v{a.type.count}f64"
     fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(a.type, [a.type] * 3), name)
     return builder.call(fn, [a, b, c])
+
+
+# -- rank-one sensing: the fused pass -----------------------------------------------------
+
+#: Parts of the measurements in :func:`rank_one_logp_grad_batch`, one thread each: fixed, so
+#: that the sums (and so the results) do not depend on the number of threads.
+RANK_ONE_PARTS = 2
+#: Rows of U per tile of the fused pass: the tile stays in cache between its two uses (tiles
+#: of 20-60 rows ran at the same speed on a 2-core Xeon; 120 and more lost).
+RANK_ONE_TILE = 40
+#: Rows of X_cat per chunk of the forward pass, small enough to stay in L1 while every group
+#: of rows of the tile runs over them.
+RANK_ONE_CHUNK = 32
+#: Vectors of LANES doubles that fit in the vector registers beside a broadcast: 30 of 32
+#: with AVX-512, 7 where a vector takes two of 16 registers (AVX2).
+_REGISTER_VECTORS = 30 if _vector_registers() == 32 else 7
+#: Most vectors of a column block of X_cat (n k columns in blocks of at most this many
+#: vectors): the forward pass keeps rows x vectors accumulators and one row of the block.
+RANK_ONE_VECTORS = 5 if _vector_registers() == 32 else 2
+
+
+def _forward_rows(vectors):
+    """Rows of U per register group of the forward pass for a block of ``vectors`` vectors:
+    rows x vectors accumulators and a row of X_cat's block in registers, at most 8."""
+    return max(1, min(8, (_REGISTER_VECTORS - vectors) // vectors))
+
+
+def _backward_rows(vectors):
+    """Rows of G per register group of the backward pass (rows x vectors accumulators, a
+    row of W and room for the broadcasts), at most 8."""
+    return max(1, min(8, (_REGISTER_VECTORS - 2 * vectors) // vectors))
+
+
+def _prefetch(builder, ptr):
+    """Hint that the cache line at ``ptr`` will be read (into L2: ``llvm.prefetch``)."""
+    i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8")
+    builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 2),
+                      ir.Constant(i32, 1)])
+
+
+def _i64(value):
+    return ir.Constant(ir.IntType(64), value)
+
+
+def _forward_group(builder, u, xc, y, d, stride, col, q0, t0, i0, i1, rows, vectors):
+    """Y[t0 + r, block] += sum_{i0 <= i < i1} U[q0 + t0 + r, i] X_cat[i, block] for r < rows
+    (block: vectors col .. col + vectors - 1 of rows of ``stride`` vectors), with the
+    rows x vectors accumulators in registers (U[q, i] broadcast)."""
+    def at(ptr, row, v):
+        return builder.gep(ptr, [builder.add(builder.mul(row, stride), builder.add(col, _i64(v)))])
+
+    vec = xc.type.pointee
+    trow = [builder.add(t0, _i64(r)) for r in range(rows)]
+    ubase = [builder.mul(builder.add(q0, t), d) for t in trow]
+    slots = [[cgutils.alloca_once_value(builder, builder.load(at(y, t, v), align=8))
+              for v in range(vectors)] for t in trow]  # promoted to registers
+    with cgutils.for_range_slice(builder, i0, i1, _i64(1)) as (i, _):
+        x = [builder.load(at(xc, i, v), align=8) for v in range(vectors)]
+        for r in range(rows):
+            w = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase[r], i)])), vec)
+            for v in range(vectors):
+                builder.store(_fma(builder, w, x[v], builder.load(slots[r][v])), slots[r][v])
+    for r, t in enumerate(trow):
+        for v in range(vectors):
+            builder.store(builder.load(slots[r][v]), at(y, t, v), align=8)
+
+
+def _backward_group(builder, u, w, g, d, stride, col, q0, count, ib, rows, vectors):
+    """G[ib + j, block] += sum_{t < count} U[q0 + t, ib + j] W[t, block] for j < rows, with
+    the rows x vectors accumulators in registers while the rows of W stream past; it also
+    prefetches the next tile's rows of U, which the forward pass then finds in cache."""
+    def at(ptr, row, v):
+        return builder.gep(ptr, [builder.add(builder.mul(row, stride), builder.add(col, _i64(v)))])
+
+    vec = w.type.pointee
+    grow = [builder.add(ib, _i64(j)) for j in range(rows)]
+    slots = [[cgutils.alloca_once_value(builder, builder.load(at(g, i, v), align=8))
+              for v in range(vectors)] for i in grow]
+    with cgutils.for_range(builder, count) as loop:
+        t = loop.index
+        wv = [builder.load(at(w, t, v), align=8) for v in range(vectors)]
+        ubase = builder.add(builder.mul(builder.add(q0, t), d), ib)
+        # Row t of the next tile, a line every other group (a hint: past the end of U
+        # it is dropped, never a fault).
+        ahead = builder.add(builder.mul(builder.add(builder.add(q0, count), t), d),
+                            builder.add(ib, ib))
+        _prefetch(builder, builder.gep(u, [ahead]))
+        for j in range(rows):
+            b = _broadcast(builder, builder.load(builder.gep(u, [builder.add(ubase, _i64(j))])), vec)
+            for v in range(vectors):
+                builder.store(_fma(builder, b, wv[v], builder.load(slots[j][v])), slots[j][v])
+    for j, i in enumerate(grow):
+        for v in range(vectors):
+            builder.store(builder.load(slots[j][v]), at(g, i, v), align=8)
+
+
+def _tile_kernel(vectors, backward):
+    """The forward (``backward=False``) or backward pass over one tile for a column block
+    of ``vectors`` vectors: an intrinsic ``(U, A, B, q0, count, i0, i1, col)`` with A, B
+    (., stride LANES) C-order arrays:
+
+    forward:  B[t, block] += sum_{i0 <= i < i1} U[q0 + t, i] A[i, block], t < count
+              (A = X_cat, B = Y), in groups of :func:`_forward_rows` rows of U;
+    backward: B[i, block] += sum_{t < count} U[q0 + t, i] A[t, block], i0 <= i < i1
+              (A = W, B = G), in groups of :func:`_backward_rows` rows of G;
+
+    then the leftover rows one by one.  Written as LLVM IR because numba runs LLVM
+    without its SLP vectoriser: plain loops would not keep the accumulators in registers.
+    """
+    rows = _backward_rows(vectors) if backward else _forward_rows(vectors)
+
+    @intrinsic
+    def kernel(typingctx, U, A, B, q0, count, i0, i1, col):
+        sig = types.void(U, A, B, *[types.int64] * 5)
+
+        def codegen(context, builder, signature, args):
+            ua, aa, ba = (context.make_array(t)(context, builder, a)
+                          for t, a in zip(signature.args[:3], args[:3]))
+            q0, count, i0, i1, col = args[3:]
+            vec = ir.VectorType(ir.DoubleType(), LANES)
+            d = cgutils.unpack_tuple(builder, ua.shape, 2)[1]
+            stride = builder.sdiv(cgutils.unpack_tuple(builder, aa.shape, 2)[1], _i64(LANES))
+            a = builder.bitcast(aa.data, vec.as_pointer())
+            b = builder.bitcast(ba.data, vec.as_pointer())
+            if backward:
+                def group(first, size):
+                    _backward_group(builder, ua.data, a, b, d, stride, col, q0, count, first,
+                                    size, vectors)
+                start, stop = i0, i1
+            else:
+                def group(first, size):
+                    _forward_group(builder, ua.data, a, b, d, stride, col, q0, first, i0, i1,
+                                   size, vectors)
+                start, stop = _i64(0), count
+            groups = builder.sdiv(builder.sub(stop, start), _i64(rows))
+            with cgutils.for_range(builder, groups) as loop:
+                group(builder.add(start, builder.mul(loop.index, _i64(rows))), rows)
+            with cgutils.for_range_slice(builder, builder.add(start, builder.mul(groups, _i64(rows))),
+                                         stop, _i64(1)) as (first, _):
+                group(first, 1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return kernel
+
+
+_forward_1, _forward_2, _forward_3, _forward_4, _forward_5 = (
+    _tile_kernel(v, False) for v in range(1, 6))
+_backward_1, _backward_2, _backward_3, _backward_4, _backward_5 = (
+    _tile_kernel(v, True) for v in range(1, 6))
+
+
+@jit
+def _forward(U, XC, Y, q0, count, i0, i1, col, vectors):
+    """The forward pass of :func:`_tile_kernel` for a block of ``vectors`` (1 to 5) vectors."""
+    if vectors == 5:
+        _forward_5(U, XC, Y, q0, count, i0, i1, col)
+    elif vectors == 4:
+        _forward_4(U, XC, Y, q0, count, i0, i1, col)
+    elif vectors == 3:
+        _forward_3(U, XC, Y, q0, count, i0, i1, col)
+    elif vectors == 2:
+        _forward_2(U, XC, Y, q0, count, i0, i1, col)
+    else:
+        _forward_1(U, XC, Y, q0, count, i0, i1, col)
+
+
+@jit
+def _backward(U, W, G, q0, count, i0, i1, col, vectors):
+    """The backward pass of :func:`_tile_kernel` for a block of ``vectors`` (1 to 5) vectors."""
+    if vectors == 5:
+        _backward_5(U, W, G, q0, count, i0, i1, col)
+    elif vectors == 4:
+        _backward_4(U, W, G, q0, count, i0, i1, col)
+    elif vectors == 3:
+        _backward_3(U, W, G, q0, count, i0, i1, col)
+    elif vectors == 2:
+        _backward_2(U, W, G, q0, count, i0, i1, col)
+    else:
+        _backward_1(U, W, G, q0, count, i0, i1, col)
+
+
+@jit
+def _fused_rows(U, b, s, XC, G, loss, first, stop, n, k):
+    """The fused pass of :func:`rank_one_logp_grad_batch` over rows [first, stop) of U
+    (whole measurements: multiples of s): adds to G (d, width) and loss (n,), tile by tile.
+    Measurement j reads rows s j and s j + s - 1."""
+    d = U.shape[1]
+    total = XC.shape[1] // LANES
+    last = s - 1
+    tile = max(s, RANK_ONE_TILE // s * s)
+    Y = np.empty((tile, XC.shape[1]))
+    W = np.empty((tile, XC.shape[1]))
+    for q0 in range(first, stop, tile):
+        count = min(tile, stop - q0)
+        Y[:count] = 0.0
+        W[:count] = 0.0
+        for col in range(0, total, RANK_ONE_VECTORS):
+            vectors = min(RANK_ONE_VECTORS, total - col)
+            for i0 in range(0, d, RANK_ONE_CHUNK):
+                _forward(U, XC, Y, q0, count, i0, min(d, i0 + RANK_ONE_CHUNK), col, vectors)
+        for t in range(0, count, s):
+            for c in range(n):
+                r = -b[(q0 + t) // s]
+                for a in range(k):
+                    r += Y[t, c * k + a] * Y[t + last, c * k + a]
+                loss[c] += r * r
+                for a in range(k):
+                    W[t, c * k + a] += r * Y[t + last, c * k + a]
+                    W[t + last, c * k + a] += r * Y[t, c * k + a]
+        for col in range(0, total, RANK_ONE_VECTORS):
+            _backward(U, W, G, q0, count, 0, d, col, min(RANK_ONE_VECTORS, total - col))
+
+
+@jit
+def _stack_chains(xs, d, k):
+    """X_cat (d, width): row i holds X_1[i] ... X_n[i], padded with zeros to whole vectors
+    of LANES doubles."""
+    n = xs.shape[0]
+    width = (n * k + LANES - 1) // LANES * LANES
+    XC = np.zeros((d, width))
+    for c in range(n):
+        for i in range(d):
+            for a in range(k):
+                XC[i, c * k + a] = xs[c, i * k + a]
+    return XC
 
 
 def _symmetric_pass(builder, q, zt, yt, p, i0, rows):

@@ -228,20 +228,25 @@ def test_intervals_of_m_cover_the_truth(operator, noise_prior):
 
 
 @pytest.mark.parametrize("operator", ["rank_one", "rank_one_general"])
-def test_rank_one_kernel_over_several_blocks_of_rows(operator):
-    # The kernel reads U in blocks of RANK_ONE_BLOCK_BYTES (about 218 rows at d = 600): here
-    # several blocks and a partial last one, against the vectorised NumPy loss and gradient.
-    from samplers.matrix.kernels import RANK_ONE_BLOCK_BYTES
+def test_rank_one_kernel_over_tiles_parts_and_column_blocks(operator):
+    # The fused kernel cuts the measurements into RANK_ONE_PARTS parts, each into tiles of
+    # RANK_ONE_TILE rows of U, the columns of the stacked chains into blocks of at most
+    # RANK_ONE_VECTORS vectors of LANES doubles and the rows of X_cat into chunks of
+    # RANK_ONE_CHUNK, its register groups into rows and leftovers: here several of each and
+    # a partial last one (m, d, n k multiples of none), against the NumPy loss and gradient.
+    from samplers.matrix.kernels import (LANES, RANK_ONE_CHUNK, RANK_ONE_PARTS, RANK_ONE_TILE,
+                                         RANK_ONE_VECTORS)
 
-    d, k, m = 600, 2, 500
+    d, k, m, n = 203, 5, 501, 9
     rng = np.random.default_rng(9)
     a, c = rng.standard_normal((m, d)), rng.standard_normal((m, d))
     b = rng.standard_normal(m)
     problem = Sensing.rank_one(a, b, k, c=None if operator == "rank_one" else c, beta=BETA)
-    assert problem.u.shape[0] > 2 * RANK_ONE_BLOCK_BYTES // (8 * d)
+    assert m > 2 * RANK_ONE_PARTS * RANK_ONE_TILE and m % RANK_ONE_TILE != 0
+    assert n * k > RANK_ONE_VECTORS * LANES and d > 2 * RANK_ONE_CHUNK
     c = a if operator == "rank_one" else c
-    xs = rng.standard_normal((3, d * k)) / np.sqrt(d)
-    grads, lps = np.empty_like(xs), np.empty(3)
+    xs = rng.standard_normal((n, d * k)) / np.sqrt(d)
+    grads, lps = np.empty_like(xs), np.empty(n)
     problem.batch_logp_grad(xs, problem.params, grads, lps)
     for x, g, lp in zip(xs, grads, lps):
         X = x.reshape(d, k)
@@ -250,3 +255,30 @@ def test_rank_one_kernel_over_several_blocks_of_rows(operator):
         grad = 2 * (a.T @ (r[:, None] * Z) + c.T @ (r[:, None] * Y))
         assert lp == pytest.approx(-BETA * r @ r, rel=1e-12)
         np.testing.assert_allclose(g, -BETA * grad.ravel(), rtol=1e-10, atol=1e-11 * np.abs(grad).max())
+
+
+def test_rank_one_kernel_is_the_same_on_any_number_of_threads():
+    # Fixed parts summed in a fixed order: bitwise the same on 1 and 2 threads, and at one point.
+    import numba
+
+    rng = np.random.default_rng(4)
+    d, k, m = 50, 3, 301
+    problem = Sensing.rank_one(rng.standard_normal((m, d)), rng.standard_normal(m), k, beta=BETA)
+    xs = rng.standard_normal((8, d * k))
+    results = []
+    threads = numba.get_num_threads()
+    try:
+        for t in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(t)
+            grads, lps = np.empty_like(xs), np.empty(8)
+            problem.batch_logp_grad(xs, problem.params, grads, lps)
+            results.append((grads, lps))
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    # The one-point kernel runs the same parts in series: the same bits as a row of the batch.
+    for x, g, lp in zip(xs, *results[0]):
+        grad = np.empty_like(x)
+        assert problem.logp_grad(x, problem.params, grad) == lp
+        np.testing.assert_array_equal(grad, g)
