@@ -474,8 +474,16 @@ def _completion_row(typingctx, Xp, Gp, cols, values, start, stop, i, blocks):
 
 
 def _vector_registers():
-    """32 with AVX-512 (where LLVM keeps a vector of LANES doubles in one register), else 16."""
+    """32 where numba compiles for AVX-512 (a vector of LANES doubles in one register), else
+    16: the host's features, or those numba is told to compile for (``NUMBA_CPU_FEATURES``;
+    a named ``NUMBA_CPU_NAME`` alone counts as 16, the safe side: fewer registers assumed
+    cost speed, more would spill)."""
+    import numba
     from llvmlite import binding
+    if numba.config.CPU_FEATURES:
+        return 32 if "+avx512f" in numba.config.CPU_FEATURES.split(",") else 16
+    if numba.config.CPU_NAME and numba.config.CPU_NAME != "host":
+        return 16
     return 32 if binding.get_host_cpu_features().get("avx512f", False) else 16
 
 

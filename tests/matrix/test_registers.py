@@ -1,0 +1,54 @@
+"""The kernels written as LLVM IR size their register groups for the CPU numba compiles for
+(``kernels._vector_registers``): here compiled for an AVX2 CPU (16 vector registers, a vector
+of LANES doubles in two), in a fresh process with its own numba cache, against NumPy."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+CHILD = textwrap.dedent("""
+    import numpy as np
+    from samplers.matrix import Sensing, kernels
+
+    assert kernels._vector_registers() == 16
+    assert (kernels.RANK_ONE_VECTORS, kernels.SYMMETRIC_ROWS) == (2, 4)
+    rng = np.random.default_rng(3)
+    # Rank-one: several column blocks (n k = 45 > 2 vectors of 8), tiles, parts, leftovers.
+    d, k, m, n, beta = 67, 5, 301, 9, 0.7
+    a, c, b = rng.standard_normal((m, d)), rng.standard_normal((m, d)), rng.standard_normal(m)
+    for general in (False, True):
+        problem = Sensing.rank_one(a, b, k, c=c if general else None, beta=beta)
+        cc = c if general else a
+        xs = rng.standard_normal((n, d * k)) / np.sqrt(d)
+        grads, lps = np.empty_like(xs), np.empty(n)
+        problem.batch_logp_grad(xs, problem.params, grads, lps)
+        for x, g, lp in zip(xs, grads, lps):
+            X = x.reshape(d, k)
+            Y, Z = a @ X, cc @ X
+            r = np.sum(Y * Z, axis=1) - b
+            grad = -beta * 2 * (a.T @ (r[:, None] * Z) + cc.T @ (r[:, None] * Y))
+            assert abs(lp + beta * r @ r) <= 1e-12 * beta * r @ r
+            assert np.max(np.abs(g - grad.ravel())) <= 1e-10 * np.max(np.abs(grad))
+    # The dense kernel's symmetric product, every chain count it serves.
+    p = 23
+    Q = rng.standard_normal((p, p))
+    Q = Q + Q.T
+    for chains in range(1, kernels.LANES + 1):
+        Z = rng.standard_normal((chains, p))
+        assert np.allclose(kernels.symmetric_product(Q, Z), Z @ Q, rtol=1e-12, atol=1e-12)
+    print("ok")
+""")
+
+
+@pytest.mark.slow
+def test_ir_kernels_compiled_for_16_vector_registers(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT, NUMBA_CPU_NAME="haswell",
+               NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
+                            text=True, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
