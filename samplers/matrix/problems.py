@@ -469,7 +469,8 @@ class Sensing(MatrixProblem):
     the log density and gradient cost O(m d k) (two products of the stored
     (m, d) or (2m, d) matrix with a d x k one) and O(m d) memory: no d x d
     matrix is formed.  ``Target.batch_logp_grad`` evaluates all chains in one
-    BLAS-3 product each way (``kernels.rank_one_logp_grad_batch``).
+    pass over the stored vectors, both products register-blocked, in two fixed
+    parts on two threads (``kernels.rank_one_logp_grad_batch``).
 
     Parameters
     ----------
@@ -568,7 +569,7 @@ class Sensing(MatrixProblem):
         self.operator = "rank_one" if c is None else "rank_one_general"
         self._stride = 1 if c is None else 2
         self._b = np.ascontiguousarray(b)
-        # General: a_i and c_i interleaved (rows 2i, 2i + 1), so that a block of rows holds
+        # General: a_i and c_i interleaved (rows 2i, 2i + 1), so that a tile of rows holds
         # whole measurements (kernels.rank_one_logp_grad_batch).
         self.u = np.ascontiguousarray(a if c is None else np.stack([a, c], axis=1).reshape(2 * m, d))
         stride = np.array([1 if c is None else 2], dtype=np.int64)
