@@ -41,6 +41,17 @@ from numba.extending import intrinsic
 
 from .._jit import jit
 
+try:
+    from numba.np.ufunc.parallel import _launch_threads
+except ImportError:  # pragma: no cover (a numba that loads its threading layer itself)
+    pass
+else:
+    # Cached code that calls one of the parallel kernels below needs numba's threading
+    # layer loaded before it is linked, or the process aborts ("LLVM ERROR: Symbol not
+    # found: allocate_sched"): numba loads the layer when it compiles a parallel
+    # function, not when it loads one from the disk cache.  2 ms; no thread starts.
+    _launch_threads()
+
 __all__ = ["factorization_logp_grad", "sensing_logp_grad", "sensing_logp_grad_batch",
            "sensing_gram_logp_grad", "sensing_gram_logp_grad_batch", "rank_one_logp_grad",
            "rank_one_logp_grad_batch", "completion_logp_grad", "operator_kernel"]
