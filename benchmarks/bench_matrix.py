@@ -24,7 +24,7 @@ What is measured (chain-steps per second, compilation excluded, best of ``--repe
    Goal (issue 15): at least 1500 steps per second with one chain.
 4. Rank-one (quadratic) sensing, d = 1000, k = 5, m = 20,000 measurement
    vectors (``Sensing.rank_one``, 160 MB): MALA with 8 chains (and 1), all
-   chains in one BLAS-3 product each way per step, 2 * 8 * m * d * k
+   chains in one fused pass over the vectors per step, 2 * 8 * m * d * k
    multiply-adds; BlackJAX's 8-chain MALA on the same operator (log density
    in ``jax.numpy``, gradient by autodiff).  Goal: at least 70% of the two
    cores' FMA peak, and the dense sensing case's 8 chains too (8 p^2
