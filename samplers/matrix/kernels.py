@@ -195,23 +195,49 @@ def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
 
     With Q = S^T S (p x p), c = S^T b and |b|^2:  S^T r = Q z - c and
     ||S z - b||^2 = z . (Q z - 2 c) + |b|^2, one (n x p)(p x p) product
-    instead of two (n x m)(m x p) ones; for 2 to LANES points it is
-    :func:`symmetric_product`, which reads only Q's upper triangle (1.5x the
-    BLAS on 8 chains, d = 50, ``benchmarks/bench_gram_product.py``).  The
-    cancellation in the loss costs about eps |b|^2 in absolute terms (1e-12
-    for the benchmark problem), far below any difference of log densities
-    that matters.
+    instead of two (n x m)(m x p) ones: :func:`symmetric_product`, LANES
+    points at a time, which reads only Q's upper triangle, in two parts on
+    two threads (2.3x the BLAS on 8 chains, d = 50,
+    ``benchmarks/bench_gram_product.py``).  The cancellation in the loss
+    costs about eps |b|^2 in absolute terms (1e-12 for the benchmark
+    problem), far below any difference of log densities that matters.
     ``params = (Q, c, [|b|^2], dk, scale)``.
     """
     gram, c, bb, dk, scale = params
+    P = _pack_grams(xs, dk[0], dk[1], gram.shape[1])
+    G = np.empty_like(P)
+    for first in range(0, xs.shape[0], LANES):
+        stop = min(xs.shape[0], first + LANES)
+        if gram.shape[0] >= SYMMETRIC_PARALLEL_MIN_ROWS:
+            G[first:stop] = symmetric_product(gram, P[first:stop])
+        else:  # the same bits, without waking a thread for little work
+            G[first:stop] = _symmetric_product_in_series(gram, P[first:stop])
+    _gram_finish(xs, params, P, G, grad_out, lp_out)
+
+
+@jit
+def sensing_gram_logp_grad(x, params, grad_out):
+    """One point of :func:`sensing_gram_logp_grad_batch`, the product's parts in series
+    (:func:`_symmetric_product_in_series`): a single point is too little work for
+    threads, whose wake-ups on a loaded machine cost milliseconds."""
+    gram = params[0]
+    dk = params[3]
+    xs = x.reshape((1, x.shape[0]))
+    P = _pack_grams(xs, dk[0], dk[1], gram.shape[1])
+    lp = np.empty(1)
+    _gram_finish(xs, params, P, _symmetric_product_in_series(gram, P),
+                 grad_out.reshape((1, grad_out.shape[0])), lp)
+    return lp[0]
+
+
+@jit
+def _gram_finish(xs, params, P, G, grad_out, lp_out):
+    """Log densities and gradients of the points ``xs`` from their packed Gram matrices
+    ``P`` and the products ``G = P Q`` (overwritten)."""
+    gram, c, bb, dk, scale = params
     d, k = dk[0], dk[1]
     n = xs.shape[0]
-    P = _pack_grams(xs, d, k, gram.shape[1])
     dk_n = d * k
-    if 1 < n <= LANES:  # all chains in one vector register, Q's triangle read once
-        G = symmetric_product(gram, P)
-    else:  # one point (a matrix-vector product) or more than LANES: the BLAS is as fast
-        G = np.dot(P, gram)  # Q is symmetric: row c of G is Q z_c
     for row in range(n):
         G[row] -= c
         lp_out[row] = _log_density(xs[row], dk_n, scale, _gram_loss(P[row], G[row], c, bb[0]),
@@ -242,12 +268,6 @@ def _one_point(batch_logp_grad, x, params, grad_out):
 def sensing_logp_grad(x, params, grad_out):
     """One point of :func:`sensing_logp_grad_batch`."""
     return _one_point(sensing_logp_grad_batch, x, params, grad_out)
-
-
-@jit
-def sensing_gram_logp_grad(x, params, grad_out):
-    """One point of :func:`sensing_gram_logp_grad_batch`."""
-    return _one_point(sensing_gram_logp_grad_batch, x, params, grad_out)
 
 
 @jit(parallel=True)
@@ -782,32 +802,34 @@ def _symmetric_pass(builder, q, zt, yt, p, i0, rows):
 
 
 @intrinsic
-def _symmetric_lanes(typingctx, Q, ZT, YT):
-    """Y^T += Q Z^T for the (p, LANES) arrays ``ZT``, ``YT`` (C order), reading only
-    the upper triangle of the symmetric (p, p) ``Q`` (C order): each entry serves as
-    q_ij and q_ji, so Q, the one operand that does not stay in cache, is read half as
-    much as by a matrix product, and the LANES columns of Z^T (the chains) are one
-    vector register.  Passes of SYMMETRIC_ROWS rows, then the leftover rows one by one.
-    Written as LLVM IR because numba runs LLVM without its SLP vectoriser."""
+def _symmetric_lanes(typingctx, Q, ZT, YT, first, stop):
+    """Y^T += (Q Z^T) restricted to the upper-triangle rows ``first <= i < stop`` of the
+    symmetric (p, p) ``Q`` (C order), for the (p, LANES) arrays ``ZT``, ``YT`` (C order):
+    each entry q_ij (i in those rows, j >= i) serves as q_ij and q_ji, so Q, the one
+    operand that does not stay in cache, is read half as much as by a matrix product,
+    and the LANES columns of Z^T (the chains) are one vector register.  Rows 0 to p
+    together give Y^T = Q Z^T.  Passes of SYMMETRIC_ROWS rows, then the leftover rows one
+    by one.  Written as LLVM IR because numba runs LLVM without its SLP vectoriser."""
     if not all(isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
                and a.dtype == types.float64 for a in (Q, ZT, YT)):
         return None
-    sig = types.void(Q, ZT, YT)
+    sig = types.void(Q, ZT, YT, types.int64, types.int64)
 
     def codegen(context, builder, signature, args):
         q_arr, zt_arr, yt_arr = (context.make_array(t)(context, builder, a)
-                                 for t, a in zip(signature.args, args))
+                                 for t, a in zip(signature.args[:3], args[:3]))
+        first, stop = args[3:]
         i64 = ir.IntType(64)
         vec = ir.VectorType(ir.DoubleType(), LANES)
         p = cgutils.unpack_tuple(builder, q_arr.shape, 2)[1]
         zt = builder.bitcast(zt_arr.data, vec.as_pointer())
         yt = builder.bitcast(yt_arr.data, vec.as_pointer())
         rows = ir.Constant(i64, SYMMETRIC_ROWS)
-        passes = builder.sdiv(p, rows)
+        passes = builder.sdiv(builder.sub(stop, first), rows)
         with cgutils.for_range(builder, passes) as loop:
-            _symmetric_pass(builder, q_arr.data, zt, yt, p, builder.mul(loop.index, rows),
-                            SYMMETRIC_ROWS)
-        with cgutils.for_range_slice(builder, builder.mul(passes, rows), p,
+            _symmetric_pass(builder, q_arr.data, zt, yt, p,
+                            builder.add(first, builder.mul(loop.index, rows)), SYMMETRIC_ROWS)
+        with cgutils.for_range_slice(builder, builder.add(first, builder.mul(passes, rows)), stop,
                                      ir.Constant(i64, 1)) as (i, _):
             _symmetric_pass(builder, q_arr.data, zt, yt, p, i, 1)
         return context.get_dummy_value()
@@ -815,20 +837,64 @@ def _symmetric_lanes(typingctx, Q, ZT, YT):
     return sig, codegen
 
 
-@jit
+#: Parts of Q's upper triangle in :func:`symmetric_product`, one thread each, of equal work:
+#: fixed, so that the sums (and so the results) do not depend on the number of threads.
+SYMMETRIC_PARTS = 2
+#: Rows of Q from which dense sensing runs the parts on threads (d >= 45): below, waking a
+#: second thread costs about as much as the half of the product it takes, or more (whole
+#: ``MatrixLangevin`` runs, 8 chains, against the parts in series: d = 30, p = 465, 0.47 s
+#: against 0.40 s; d = 40, p = 820, 0.76-0.88 s against 0.82-0.86 s; d = 50, p = 1275,
+#: 1.19-1.21 s against 1.38-1.41 s).
+SYMMETRIC_PARALLEL_MIN_ROWS = 1000
+
+
+@jit(parallel=True)
 def symmetric_product(Q, Z):
     """Z Q for Z (n, p), 1 <= n <= LANES, and symmetric Q (p, p), from Q's upper
-    triangle (:func:`_symmetric_lanes`): Z^T is padded with zero columns to LANES."""
+    triangle (:func:`_symmetric_lanes`): Z^T is padded with zero columns to LANES.
+    The triangle's rows are cut into :data:`SYMMETRIC_PARTS` parts of equal work,
+    run in parallel, each into its own partial Y^T, summed in part order
+    (:func:`_symmetric_product_in_series` gives the same bits)."""
+    ZT, bounds, YTs = _symmetric_setup(Q, Z)
+    for part in prange(SYMMETRIC_PARTS):
+        _symmetric_lanes(Q, ZT, YTs[part], bounds[part], bounds[part + 1])
+    return _symmetric_finish(YTs, Z.shape[0])
+
+
+@jit
+def _symmetric_product_in_series(Q, Z):
+    """:func:`symmetric_product` with its parts one after the other, on this thread."""
+    ZT, bounds, YTs = _symmetric_setup(Q, Z)
+    for part in range(SYMMETRIC_PARTS):
+        _symmetric_lanes(Q, ZT, YTs[part], bounds[part], bounds[part + 1])
+    return _symmetric_finish(YTs, Z.shape[0])
+
+
+@jit
+def _symmetric_setup(Q, Z):
+    """Z^T padded to LANES columns, the parts' first rows, and their zeroed partial Y^T.
+    Rows [r0, r1) of the triangle hold sum_{r0 <= i < r1} (p - i) entries: part j
+    starts where r p - r^2 / 2 = (j / parts) p^2 / 2."""
     n, p = Z.shape
     ZT = np.zeros((p, LANES))
     for c in range(n):
         for i in range(p):
             ZT[i, c] = Z[c, i]
-    YT = np.zeros((p, LANES))
-    _symmetric_lanes(Q, ZT, YT)
-    Y = np.empty((n, p))
+    bounds = np.empty(SYMMETRIC_PARTS + 1, dtype=np.int64)
+    for part in range(SYMMETRIC_PARTS + 1):
+        bounds[part] = int(round(p * (1.0 - np.sqrt(1.0 - part / SYMMETRIC_PARTS))))
+    return ZT, bounds, np.zeros((SYMMETRIC_PARTS, p, LANES))
+
+
+@jit
+def _symmetric_finish(YTs, n):
+    """Y (n, p) from the parts' partial Y^T, summed in part order."""
+    YT = YTs[0]
+    for part in range(1, SYMMETRIC_PARTS):
+        YT += YTs[part]
+    Y = np.empty((n, YT.shape[0]))
     for c in range(n):
-        for i in range(p):
+        for i in range(YT.shape[0]):
             Y[c, i] = YT[i, c]
     return Y
 

@@ -383,6 +383,44 @@ def test_symmetric_product_reads_the_upper_triangle_only(p):
         np.testing.assert_array_less(np.abs(symmetric_product(upper_only, Z) - Z @ Q), bound + 1e-300)
 
 
+def test_symmetric_product_and_dense_sensing_are_the_same_on_any_number_of_threads():
+    # The triangle's parts are fixed and summed in order: the parallel product gives the
+    # bits of the parts in series, on 1 and 2 threads; the one-point kernel gives a batch
+    # row's bits, above and below the size from which the batch runs the parts on threads;
+    # more than LANES chains go LANES at a time.
+    import numba
+
+    from samplers.matrix.kernels import (LANES, SYMMETRIC_PARALLEL_MIN_ROWS,
+                                         _symmetric_product_in_series, symmetric_product)
+
+    rng = np.random.default_rng(5)
+    p = 57
+    A = rng.standard_normal((p + 3, p))
+    Q, Z = A.T @ A, rng.standard_normal((LANES, p))
+    threads = numba.get_num_threads()
+    try:
+        results = []
+        for t in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(t)
+            results.append(symmetric_product(Q, Z))
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], _symmetric_product_in_series(Q, Z))
+    for d in (6, 45):  # p = 21 and 1035: in series and on threads
+        assert (d * (d + 1) // 2 >= SYMMETRIC_PARALLEL_MIN_ROWS) == (d == 45)
+        problem, _ = synthetic_problem("sensing", d, 2, m=d * (d + 1) // 2 + 10, noise_std=0.1,
+                                       rng=d)
+        assert problem.normal_equations
+        xs = rng.standard_normal((LANES + 3, 2 * d)) / np.sqrt(d)  # two groups of chains
+        grads, lps = np.empty_like(xs), np.empty(len(xs))
+        problem.batch_logp_grad(xs, problem.params, grads, lps)
+        for x, g, lp in zip(xs, grads, lps):
+            grad = np.empty_like(x)
+            assert problem.logp_grad(x, problem.params, grad) == lp
+            np.testing.assert_array_equal(grad, g)
+
+
 @pytest.mark.parametrize("k", [1, 3, 8, 9, 17])
 def test_completion_kernel_any_rank_against_the_direct_formula(k):
     # The kernel pads rows to whole vectors of 8 doubles: one vector (k <= 8, X_i and the
