@@ -138,7 +138,7 @@ GOLDEN = {
     "st": (run_st, "79c41f8741b780ed"),
     "pt": (run_pt, "00027f7802fcbf60"),
     "pt_default": (run_pt_default, "401cfb78d833dde0"),
-    "matrix": (run_matrix, "77afd8120218b9fc"),
+    "matrix": (run_matrix, "c2f767dc60eedbcd"),
     "curve": (run_curve, "9eed22d5db12873f"),
 }
 
