@@ -1,7 +1,8 @@
 """The dense sensing step's product, Z Q with Z (8, p) and the symmetric Gram matrix
 Q (p, p), p = 1275 (d = 50, k = 3): NumPy's BLAS against ``symmetric_product``
-(Q's upper triangle only, one thread; what ``sensing_gram_logp_grad_batch`` uses for
-2 to 8 chains), in the same process, alternating.
+(Q's upper triangle only, in two parts on numba's threads; what
+``sensing_gram_logp_grad_batch`` uses, LANES chains at a time), in the same process,
+alternating.
 
 Prints GFMA/s (8 p^2 multiply-adds per product) and the fraction of the measured
 DGEMM peak (``bench_matrix.measured_peak``), the best and the spread of ``--rounds``
@@ -56,7 +57,7 @@ def main(argv=None):
             ours.append(fma / timed(lambda: symmetric_product(Q, Z), args.calls, args.repeats))
     print(f"measured DGEMM peak {peak / 1e9:.1f} GFMA/s; ({args.chains} x {p})({p} x {p}), "
           f"{args.rounds} rounds: best [min..max]")
-    for name, rates in (("np.dot (BLAS threads)", blas), ("symmetric_product (1 thread)", ours)):
+    for name, rates in (("np.dot (BLAS threads)", blas), ("symmetric_product (2 parts, numba threads)", ours)):
         rates = np.array(rates)
         print(f"{name}: {rates.max() / 1e9:.1f} [{rates.min() / 1e9:.1f}..{rates.max() / 1e9:.1f}] "
               f"GFMA/s = {rates.max() / peak:.0%} [{rates.min() / peak:.0%}..{rates.max() / peak:.0%}] "
