@@ -630,50 +630,64 @@ def _backward_group(builder, u, w, g, d, stride, col, q0, count, ib, rows, vecto
             builder.store(builder.load(slots[j][v]), at(g, i, v), align=8)
 
 
-def _tile_kernel(vectors, backward):
-    """The forward (``backward=False``) or backward pass over one tile for a column block
-    of ``vectors`` vectors: an intrinsic ``(U, A, B, q0, count, i0, i1, col)`` with A, B
-    (., stride LANES) C-order arrays:
+def _tile_kernel(backward):
+    """The forward (``backward=False``) or backward pass over one tile: an intrinsic
+    ``(U, A, B, q0, count, i0, i1, col, vectors)`` with A, B (., stride LANES) C-order
+    arrays and a column block of ``vectors`` (1 to 5) vectors from vector ``col``:
 
     forward:  B[t, block] += sum_{i0 <= i < i1} U[q0 + t, i] A[i, block], t < count
               (A = X_cat, B = Y), in groups of :func:`_forward_rows` rows of U;
     backward: B[i, block] += sum_{t < count} U[q0 + t, i] A[t, block], i0 <= i < i1
               (A = W, B = G), in groups of :func:`_backward_rows` rows of G;
 
-    then the leftover rows one by one.  Written as LLVM IR because numba runs LLVM
+    then the leftover rows one by one.  The code for each block width is generated
+    once, behind a switch on ``vectors``.  Written as LLVM IR because numba runs LLVM
     without its SLP vectoriser: plain loops would not keep the accumulators in registers.
     """
-    rows = _backward_rows(vectors) if backward else _forward_rows(vectors)
-
     @intrinsic
-    def kernel(typingctx, U, A, B, q0, count, i0, i1, col):
-        sig = types.void(U, A, B, *[types.int64] * 5)
+    def kernel(typingctx, U, A, B, q0, count, i0, i1, col, vectors):
+        sig = types.void(U, A, B, *[types.int64] * 6)
 
         def codegen(context, builder, signature, args):
             ua, aa, ba = (context.make_array(t)(context, builder, a)
                           for t, a in zip(signature.args[:3], args[:3]))
-            q0, count, i0, i1, col = args[3:]
+            q0, count, i0, i1, col, vectors = args[3:]
             vec = ir.VectorType(ir.DoubleType(), LANES)
             d = cgutils.unpack_tuple(builder, ua.shape, 2)[1]
             stride = builder.sdiv(cgutils.unpack_tuple(builder, aa.shape, 2)[1], _i64(LANES))
             a = builder.bitcast(aa.data, vec.as_pointer())
             b = builder.bitcast(ba.data, vec.as_pointer())
-            if backward:
-                def group(first, size):
-                    _backward_group(builder, ua.data, a, b, d, stride, col, q0, count, first,
-                                    size, vectors)
-                start, stop = i0, i1
-            else:
-                def group(first, size):
-                    _forward_group(builder, ua.data, a, b, d, stride, col, q0, first, i0, i1,
-                                   size, vectors)
-                start, stop = _i64(0), count
-            groups = builder.sdiv(builder.sub(stop, start), _i64(rows))
-            with cgutils.for_range(builder, groups) as loop:
-                group(builder.add(start, builder.mul(loop.index, _i64(rows))), rows)
-            with cgutils.for_range_slice(builder, builder.add(start, builder.mul(groups, _i64(rows))),
-                                         stop, _i64(1)) as (first, _):
-                group(first, 1)
+
+            def passes(width):
+                rows = _backward_rows(width) if backward else _forward_rows(width)
+                if backward:
+                    def group(first, size):
+                        _backward_group(builder, ua.data, a, b, d, stride, col, q0, count, first,
+                                        size, width)
+                    start, stop = i0, i1
+                else:
+                    def group(first, size):
+                        _forward_group(builder, ua.data, a, b, d, stride, col, q0, first, i0, i1,
+                                       size, width)
+                    start, stop = _i64(0), count
+                groups = builder.sdiv(builder.sub(stop, start), _i64(rows))
+                with cgutils.for_range(builder, groups) as loop:
+                    group(builder.add(start, builder.mul(loop.index, _i64(rows))), rows)
+                with cgutils.for_range_slice(builder, builder.add(start, builder.mul(groups, _i64(rows))),
+                                             stop, _i64(1)) as (first, _):
+                    group(first, 1)
+
+            end = builder.append_basic_block("widths_end")
+            narrowest = builder.append_basic_block("width_1")
+            switch = builder.switch(vectors, narrowest)
+            for width in range(1, MAX_BLOCK_VECTORS + 1):
+                block = narrowest if width == 1 else builder.append_basic_block(f"width_{width}")
+                if width > 1:
+                    switch.add_case(_i64(width), block)
+                builder.position_at_end(block)
+                passes(width)
+                builder.branch(end)
+            builder.position_at_end(end)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -681,40 +695,10 @@ def _tile_kernel(vectors, backward):
     return kernel
 
 
-_forward_1, _forward_2, _forward_3, _forward_4, _forward_5 = (
-    _tile_kernel(v, False) for v in range(1, 6))
-_backward_1, _backward_2, _backward_3, _backward_4, _backward_5 = (
-    _tile_kernel(v, True) for v in range(1, 6))
-
-
-@jit
-def _forward(U, XC, Y, q0, count, i0, i1, col, vectors):
-    """The forward pass of :func:`_tile_kernel` for a block of ``vectors`` (1 to 5) vectors."""
-    if vectors == 5:
-        _forward_5(U, XC, Y, q0, count, i0, i1, col)
-    elif vectors == 4:
-        _forward_4(U, XC, Y, q0, count, i0, i1, col)
-    elif vectors == 3:
-        _forward_3(U, XC, Y, q0, count, i0, i1, col)
-    elif vectors == 2:
-        _forward_2(U, XC, Y, q0, count, i0, i1, col)
-    else:
-        _forward_1(U, XC, Y, q0, count, i0, i1, col)
-
-
-@jit
-def _backward(U, W, G, q0, count, i0, i1, col, vectors):
-    """The backward pass of :func:`_tile_kernel` for a block of ``vectors`` (1 to 5) vectors."""
-    if vectors == 5:
-        _backward_5(U, W, G, q0, count, i0, i1, col)
-    elif vectors == 4:
-        _backward_4(U, W, G, q0, count, i0, i1, col)
-    elif vectors == 3:
-        _backward_3(U, W, G, q0, count, i0, i1, col)
-    elif vectors == 2:
-        _backward_2(U, W, G, q0, count, i0, i1, col)
-    else:
-        _backward_1(U, W, G, q0, count, i0, i1, col)
+#: Widest column block any CPU uses (``RANK_ONE_VECTORS``: 5 with AVX-512).
+MAX_BLOCK_VECTORS = 5
+_forward = _tile_kernel(backward=False)
+_backward = _tile_kernel(backward=True)
 
 
 @jit
