@@ -30,8 +30,10 @@ coordinate, so that a Langevin step suits it as well as X (``MatrixLangevin``).
 :func:`_point_beta` and :func:`_log_density` are the only places that
 tell the two cases apart, so every kernel serves both with one params type.
 
-Shared pieces are small compiled helpers, so that the per-point and batched
-sensing evaluators differ only in gemv versus gemm.
+Shared pieces are small compiled helpers: the batched evaluators and their
+one-point forms share everything but how the work is spread (the rank-one and
+Gram products run in fixed parts, on threads for a batch, in series for one
+point, with the same bits either way).
 """
 import numpy as np
 from llvmlite import ir
@@ -551,6 +553,8 @@ _REGISTER_VECTORS = 30 if _vector_registers() == 32 else 7
 #: Most vectors of a column block of X_cat (n k columns in blocks of at most this many
 #: vectors): the forward pass keeps rows x vectors accumulators and one row of the block.
 RANK_ONE_VECTORS = 5 if _vector_registers() == 32 else 2
+#: The widths the tile passes are generated for (:func:`_tile_kernel`), 1 to this.
+MAX_BLOCK_VECTORS = 5
 
 
 def _forward_rows(vectors):
@@ -695,8 +699,6 @@ def _tile_kernel(backward):
     return kernel
 
 
-#: Widest column block any CPU uses (``RANK_ONE_VECTORS``: 5 with AVX-512).
-MAX_BLOCK_VECTORS = 5
 _forward = _tile_kernel(backward=False)
 _backward = _tile_kernel(backward=True)
 
@@ -900,12 +902,8 @@ def completion_logp_grad(x, params, grad_out):
     d, k = dk[0], dk[1]
     n_x = d * k
     blocks = (k + LANES - 1) // LANES
-    width = blocks * LANES
-    Xp = np.zeros((d, width))
-    Gp = np.zeros((d, width))
-    for i in range(d):
-        for c in range(k):
-            Xp[i, c] = x[i * k + c]
+    Xp = _stack_chains(x.reshape((1, x.shape[0])), d, k)  # (d, blocks * LANES)
+    Gp = np.zeros_like(Xp)
     loss = 0.0
     for i in range(d):
         loss += _completion_row(Xp, Gp, cols, values, indptr[i], indptr[i + 1], i, blocks)
