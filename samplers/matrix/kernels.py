@@ -197,64 +197,75 @@ def sensing_gram_logp_grad_batch(xs, params, grad_out, lp_out):
 
     With Q = S^T S (p x p), c = S^T b and |b|^2:  S^T r = Q z - c and
     ||S z - b||^2 = z . (Q z - 2 c) + |b|^2, one (n x p)(p x p) product
-    instead of two (n x m)(m x p) ones: :func:`symmetric_product`, LANES
-    points at a time, which reads only Q's upper triangle, in two parts on
-    two threads (2.3x the BLAS on 8 chains, d = 50,
-    ``benchmarks/bench_gram_product.py``).  The cancellation in the loss
-    costs about eps |b|^2 in absolute terms (1e-12 for the benchmark
-    problem), far below any difference of log densities that matters.
+    instead of two (n x m)(m x p) ones.  The points go LANES at a time
+    (:func:`_gram_points`), each one lane of a vector register: their packed
+    Gram matrices Z, the product Z Q (:func:`_symmetric_parts`, which reads only
+    Q's upper triangle, in two parts on two threads from
+    :data:`SYMMETRIC_PARALLEL_MIN_ROWS` rows) and the gradients are vector
+    instructions over the points.  The cancellation in the loss costs about
+    eps |b|^2 in absolute terms (1e-12 for the benchmark problem), far below
+    any difference of log densities that matters.
     ``params = (Q, c, [|b|^2], dk, scale)``.
     """
-    gram, c, bb, dk, scale = params
-    P = _pack_grams(xs, dk[0], dk[1], gram.shape[1])
-    G = np.empty_like(P)
-    for first in range(0, xs.shape[0], LANES):
-        stop = min(xs.shape[0], first + LANES)
-        if gram.shape[0] >= SYMMETRIC_PARALLEL_MIN_ROWS:
-            G[first:stop] = symmetric_product(gram, P[first:stop])
-        else:  # the same bits, without waking a thread for little work
-            G[first:stop] = _symmetric_product_in_series(gram, P[first:stop])
-    _gram_finish(xs, params, P, G, grad_out, lp_out)
+    _gram_points(xs, params, grad_out, lp_out, params[0].shape[0] >= SYMMETRIC_PARALLEL_MIN_ROWS)
 
 
 @jit
 def sensing_gram_logp_grad(x, params, grad_out):
-    """One point of :func:`sensing_gram_logp_grad_batch`, the product's parts in series
-    (:func:`_symmetric_product_in_series`): a single point is too little work for
-    threads, whose wake-ups on a loaded machine cost milliseconds."""
-    gram = params[0]
-    dk = params[3]
-    xs = x.reshape((1, x.shape[0]))
-    P = _pack_grams(xs, dk[0], dk[1], gram.shape[1])
+    """One point of :func:`sensing_gram_logp_grad_batch`, the product's parts in series: a
+    single point is too little work for threads, whose wake-ups on a loaded machine cost
+    milliseconds."""
     lp = np.empty(1)
-    _gram_finish(xs, params, P, _symmetric_product_in_series(gram, P),
-                 grad_out.reshape((1, grad_out.shape[0])), lp)
+    _gram_points(x.reshape((1, x.shape[0])), params, grad_out.reshape((1, grad_out.shape[0])),
+                 lp, False)
     return lp[0]
 
 
 @jit
-def _gram_finish(xs, params, P, G, grad_out, lp_out):
-    """Log densities and gradients of the points ``xs`` from their packed Gram matrices
-    ``P`` and the products ``G = P Q`` (overwritten)."""
+def _gram_points(xs, params, grad_out, lp_out, threads):
+    """Log densities and gradients of the rows of ``xs``, LANES at a time, one lane each:
+    Z^T = the packed Gram matrices (:func:`_gram_pack`), Y^T = Q Z^T in
+    :data:`SYMMETRIC_PARTS` parts (on threads if ``threads``, else in series: the same
+    bits), then the losses and gradients from g = Q z - c (:func:`_gram_gradient`)."""
     gram, c, bb, dk, scale = params
     d, k = dk[0], dk[1]
-    n = xs.shape[0]
     dk_n = d * k
-    for row in range(n):
-        G[row] -= c
-        lp_out[row] = _log_density(xs[row], dk_n, scale, _gram_loss(P[row], G[row], c, bb[0]),
-                                   grad_out[row])
-        _unpack_grad(G[row], xs[row][:dk_n].reshape((d, k)),
-                     grad_out[row][:dk_n].reshape((d, k)), -_point_beta(xs[row], dk_n, scale))
+    p = gram.shape[0]
+    ZT = np.empty((p, LANES))
+    YTs = np.empty((SYMMETRIC_PARTS, p, LANES))
+    factor = np.empty(LANES)
+    loss = np.empty(LANES)
+    for first in range(0, xs.shape[0], LANES):
+        points = xs[first:first + LANES]
+        n = points.shape[0]
+        XL = _chain_lanes(points, dk_n)
+        _gram_pack(XL, ZT, k)
+        if threads:
+            _symmetric_parts(gram, ZT, YTs)
+        else:
+            _symmetric_parts_in_series(gram, ZT, YTs)
+        factor[:] = 0.0
+        for row in range(n):
+            factor[row] = -_point_beta(points[row], dk_n, scale)
+        loss[:] = bb[0]
+        GL = np.zeros_like(XL)
+        _gram_gradient(YTs, c, ZT, XL, GL, factor, loss, k)
+        for row in range(n):
+            out = grad_out[first + row]
+            for e in range(dk_n):
+                out[e] = GL[e, row]
+            lp_out[first + row] = _log_density(points[row], dk_n, scale, max(loss[row], 0.0), out)
 
 
 @jit
-def _gram_loss(z, g, c, bb):
-    """||S z - b||^2 = z . (g - c) + |b|^2 where g = Q z - c."""
-    total = bb
-    for i in range(z.shape[0]):
-        total += z[i] * (g[i] - c[i])
-    return max(total, 0.0)
+def _chain_lanes(xs, dk_n):
+    """X^L (d k, LANES): row ``i k + a`` holds X[i, a] of every row of ``xs`` (at most
+    LANES of them), one lane each, zeros in the lanes no point fills."""
+    XL = np.zeros((dk_n, LANES))
+    for c in range(xs.shape[0]):
+        for e in range(dk_n):
+            XL[e, c] = xs[c, e]
+    return XL
 
 
 @jit(inline="always")
@@ -835,54 +846,174 @@ SYMMETRIC_PARALLEL_MIN_ROWS = 1000
 
 
 @jit(parallel=True)
-def symmetric_product(Q, Z):
-    """Z Q for Z (n, p), 1 <= n <= LANES, and symmetric Q (p, p), from Q's upper
-    triangle (:func:`_symmetric_lanes`): Z^T is padded with zero columns to LANES.
-    The triangle's rows are cut into :data:`SYMMETRIC_PARTS` parts of equal work,
-    run in parallel, each into its own partial Y^T, summed in part order
-    (:func:`_symmetric_product_in_series` gives the same bits)."""
-    ZT, bounds, YTs = _symmetric_setup(Q, Z)
+def _symmetric_parts(Q, ZT, YTs):
+    """YTs[j] = part j of Y^T = Q Z^T (Z^T: (p, LANES)), from Q's upper triangle
+    (:func:`_symmetric_lanes`), whose rows are cut into :data:`SYMMETRIC_PARTS` parts of
+    equal work, run in parallel; their sum in part order is Y^T
+    (:func:`_symmetric_parts_in_series` gives the same bits)."""
+    bounds = _symmetric_bounds(Q.shape[0])
     for part in prange(SYMMETRIC_PARTS):
+        YTs[part] = 0.0
         _symmetric_lanes(Q, ZT, YTs[part], bounds[part], bounds[part + 1])
-    return _symmetric_finish(YTs, Z.shape[0])
 
 
 @jit
-def _symmetric_product_in_series(Q, Z):
-    """:func:`symmetric_product` with its parts one after the other, on this thread."""
-    ZT, bounds, YTs = _symmetric_setup(Q, Z)
+def _symmetric_parts_in_series(Q, ZT, YTs):
+    """:func:`_symmetric_parts` with its parts one after the other, on this thread."""
+    bounds = _symmetric_bounds(Q.shape[0])
     for part in range(SYMMETRIC_PARTS):
+        YTs[part] = 0.0
         _symmetric_lanes(Q, ZT, YTs[part], bounds[part], bounds[part + 1])
-    return _symmetric_finish(YTs, Z.shape[0])
 
 
 @jit
-def _symmetric_setup(Q, Z):
-    """Z^T padded to LANES columns, the parts' first rows, and their zeroed partial Y^T.
-    Rows [r0, r1) of the triangle hold sum_{r0 <= i < r1} (p - i) entries: part j
-    starts where r p - r^2 / 2 = (j / parts) p^2 / 2."""
+def _symmetric_bounds(p):
+    """The parts' first rows (and p): rows [r0, r1) of the triangle hold
+    sum_{r0 <= i < r1} (p - i) entries, so part j starts where r p - r^2 / 2 = (j / parts) p^2 / 2."""
+    bounds = np.empty(SYMMETRIC_PARTS + 1, dtype=np.int64)
+    for part in range(SYMMETRIC_PARTS + 1):
+        bounds[part] = int(round(p * (1.0 - np.sqrt(1.0 - part / SYMMETRIC_PARTS))))
+    return bounds
+
+
+@jit
+def symmetric_product(Q, Z):
+    """Z Q for Z (n, p), 1 <= n <= LANES, and symmetric Q (p, p), from Q's upper triangle:
+    Z^T padded with zero columns to LANES, :func:`_symmetric_parts` on threads, the parts
+    summed in order.  (Dense sensing packs Z^T itself, :func:`_gram_points`.)"""
     n, p = Z.shape
     ZT = np.zeros((p, LANES))
     for c in range(n):
         for i in range(p):
             ZT[i, c] = Z[c, i]
-    bounds = np.empty(SYMMETRIC_PARTS + 1, dtype=np.int64)
-    for part in range(SYMMETRIC_PARTS + 1):
-        bounds[part] = int(round(p * (1.0 - np.sqrt(1.0 - part / SYMMETRIC_PARTS))))
-    return ZT, bounds, np.zeros((SYMMETRIC_PARTS, p, LANES))
-
-
-@jit
-def _symmetric_finish(YTs, n):
-    """Y (n, p) from the parts' partial Y^T, summed in part order."""
+    YTs = np.empty((SYMMETRIC_PARTS, p, LANES))
+    _symmetric_parts(Q, ZT, YTs)
     YT = YTs[0]
     for part in range(1, SYMMETRIC_PARTS):
         YT += YTs[part]
-    Y = np.empty((n, YT.shape[0]))
-    for c in range(n):
-        for i in range(YT.shape[0]):
-            Y[c, i] = YT[i, c]
-    return Y
+    return np.ascontiguousarray(YT[:, :n].T)
+
+
+def _lane_arrays(context, builder, signature, args, positions):
+    """The data pointers of the array arguments at ``positions`` as pointers to vectors of
+    LANES doubles."""
+    vec = ir.VectorType(ir.DoubleType(), LANES).as_pointer()
+    return [builder.bitcast(context.make_array(signature.args[i])(context, builder, args[i]).data,
+                            vec) for i in positions]
+
+
+def _lane_arrays_ok(*arrays):
+    """C-order float64 arrays whose last axis has LANES entries (checked by the callers)."""
+    return all(isinstance(a, types.Array) and a.layout == "C" and a.dtype == types.float64
+               for a in arrays)
+
+
+@intrinsic
+def _gram_pack(typingctx, XL, ZT, k):
+    """Z^T[idx] = X_i . X_j for the pairs i <= j in packed order (0,0), (0,1), ..., (1,1), ...:
+    every lane's packed upper triangle of X X^T, for X^L (d k, LANES) (:func:`_chain_lanes`)
+    and Z^T (p, LANES).  The products are summed over a = 0 .. k-1 in order, unfused."""
+    if not (_lane_arrays_ok(XL, ZT) and XL.ndim == 2 and ZT.ndim == 2):
+        return None
+    sig = types.void(XL, ZT, types.int64)
+
+    def codegen(context, builder, signature, args):
+        xl, zt = _lane_arrays(context, builder, signature, args, (0, 1))
+        k = args[2]
+        i64 = ir.IntType(64)
+        vec = xl.type.pointee
+        rows = cgutils.unpack_tuple(builder, context.make_array(signature.args[0])(
+            context, builder, args[0]).shape, 2)[0]
+        d = builder.sdiv(rows, k)
+        idx = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+        acc = cgutils.alloca_once(builder, vec)
+        with cgutils.for_range(builder, d) as outer:
+            i = outer.index
+            with cgutils.for_range_slice(builder, i, d, ir.Constant(i64, 1)) as (j, _):
+                builder.store(ir.Constant(vec, [0.0] * LANES), acc)
+                with cgutils.for_range(builder, k) as inner:
+                    a = inner.index
+                    xi = builder.load(builder.gep(xl, [builder.add(builder.mul(i, k), a)]), align=8)
+                    xj = builder.load(builder.gep(xl, [builder.add(builder.mul(j, k), a)]), align=8)
+                    builder.store(builder.fadd(builder.load(acc), builder.fmul(xi, xj)), acc)
+                at = builder.load(idx)
+                builder.store(builder.load(acc), builder.gep(zt, [at]), align=8)
+                builder.store(builder.add(at, ir.Constant(i64, 1)), idx)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _gram_gradient(typingctx, YTs, c, ZT, XL, GL, factor, loss, k):
+    """The losses and gradients of LANES points from the product's parts ``YTs``
+    (SYMMETRIC_PARTS, p, LANES): lane by lane, g = (sum of the parts) - c = Q z - c, then
+
+        loss += z . (g - c)       (``loss`` holds |b|^2 on entry: ||S z - b||^2),
+        G^L += factor * 4 W X     (``GL`` zero on entry),
+
+    where W is symmetric with W_ii = g_ii and W_ij = g_ij / 2 (packed off-diagonal
+    coefficients count twice): the diagonal pair adds (4 factor g_ii) X_i to row i, an
+    off-diagonal one (2 factor g_ij) X_j to row i and (2 factor g_ij) X_i to row j, so no
+    d x d matrix is formed.  ``factor`` and ``loss`` are (LANES,) arrays; every
+    operation is unfused and in the order of a scalar loop over the pairs."""
+    if not (_lane_arrays_ok(YTs, ZT, XL, GL, factor, loss) and isinstance(c, types.Array)
+            and c.dtype == types.float64 and c.ndim == 1 and YTs.ndim == 3):
+        return None
+    sig = types.void(YTs, c, ZT, XL, GL, factor, loss, types.int64)
+
+    def codegen(context, builder, signature, args):
+        yts, zt, xl, gl, factor_ptr, loss_ptr = _lane_arrays(context, builder, signature, args,
+                                                             (0, 2, 3, 4, 5, 6))
+        c_arr = context.make_array(signature.args[1])(context, builder, args[1])
+        k = args[7]
+        i64 = ir.IntType(64)
+        vec = yts.type.pointee
+        p = cgutils.unpack_tuple(builder, c_arr.shape, 1)[0]
+        rows = cgutils.unpack_tuple(builder, context.make_array(signature.args[3])(
+            context, builder, args[3]).shape, 2)[0]
+        d = builder.sdiv(rows, k)
+        f = builder.load(factor_ptr, align=8)
+        four = builder.fmul(_broadcast(builder, ir.Constant(ir.DoubleType(), 4.0), vec), f)
+        two = builder.fmul(_broadcast(builder, ir.Constant(ir.DoubleType(), 2.0), vec), f)
+        total = cgutils.alloca_once_value(builder, builder.load(loss_ptr, align=8))
+        idx = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+
+        def pair(weight):
+            """The pair at the current packed index: adds its loss term, returns weight g."""
+            at = builder.load(idx)
+            y = builder.load(builder.gep(yts, [at]), align=8)
+            for part in range(1, SYMMETRIC_PARTS):
+                y = builder.fadd(y, builder.load(builder.gep(yts, [builder.add(
+                    at, builder.mul(p, ir.Constant(i64, part)))]), align=8))
+            cv = _broadcast(builder, builder.load(builder.gep(c_arr.data, [at])), vec)
+            g = builder.fsub(y, cv)
+            z = builder.load(builder.gep(zt, [at]), align=8)
+            builder.store(builder.fadd(builder.load(total), builder.fmul(z, builder.fsub(g, cv))),
+                          total)
+            builder.store(builder.add(at, ir.Constant(i64, 1)), idx)
+            return builder.fmul(weight, g)
+
+        def add(row, a, w, x_row):  # G^L[row k + a] += w X^L[x_row k + a]
+            ptr = builder.gep(gl, [builder.add(builder.mul(row, k), a)])
+            x = builder.load(builder.gep(xl, [builder.add(builder.mul(x_row, k), a)]), align=8)
+            builder.store(builder.fadd(builder.load(ptr, align=8), builder.fmul(w, x)), ptr, align=8)
+
+        with cgutils.for_range(builder, d) as outer:
+            i = outer.index
+            w = pair(four)
+            with cgutils.for_range(builder, k) as inner:
+                add(i, inner.index, w, i)
+            with cgutils.for_range_slice(builder, builder.add(i, ir.Constant(i64, 1)), d,
+                                         ir.Constant(i64, 1)) as (j, _):
+                w = pair(two)
+                with cgutils.for_range(builder, k) as inner:
+                    add(i, inner.index, w, j)
+                    add(j, inner.index, w, i)
+        builder.store(builder.load(total), loss_ptr, align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @jit

@@ -390,8 +390,8 @@ def test_symmetric_product_and_dense_sensing_are_the_same_on_any_number_of_threa
     # more than LANES chains go LANES at a time.
     import numba
 
-    from samplers.matrix.kernels import (LANES, SYMMETRIC_PARALLEL_MIN_ROWS,
-                                         _symmetric_product_in_series, symmetric_product)
+    from samplers.matrix.kernels import (LANES, SYMMETRIC_PARALLEL_MIN_ROWS, SYMMETRIC_PARTS,
+                                         _symmetric_parts_in_series, symmetric_product)
 
     rng = np.random.default_rng(5)
     p = 57
@@ -406,7 +406,10 @@ def test_symmetric_product_and_dense_sensing_are_the_same_on_any_number_of_threa
     finally:
         numba.set_num_threads(threads)
     np.testing.assert_array_equal(results[0], results[1])
-    np.testing.assert_array_equal(results[0], _symmetric_product_in_series(Q, Z))
+    ZT = np.ascontiguousarray(Z.T)
+    YTs = np.empty((SYMMETRIC_PARTS, p, LANES))
+    _symmetric_parts_in_series(Q, ZT, YTs)
+    np.testing.assert_array_equal(results[0], (YTs[0] + YTs[1]).T)
     for d in (6, 45):  # p = 21 and 1035: in series and on threads
         assert (d * (d + 1) // 2 >= SYMMETRIC_PARALLEL_MIN_ROWS) == (d == 45)
         problem, _ = synthetic_problem("sensing", d, 2, m=d * (d + 1) // 2 + 10, noise_std=0.1,
