@@ -1,8 +1,8 @@
 """The dense sensing step's product, Z Q with Z (8, p) and the symmetric Gram matrix
 Q (p, p), p = 1275 (d = 50, k = 3): NumPy's BLAS against ``symmetric_product``
-(Q's upper triangle only, in two parts on numba's threads; what
-``sensing_gram_logp_grad_batch`` uses, LANES chains at a time), in the same process,
-alternating.
+(Q's upper triangle only, in two parts on numba's threads: ``_symmetric_parts``, which
+``sensing_gram_logp_grad_batch`` runs on Z^T as it packs it, LANES chains at a time,
+plus Z's transpose), in the same process, alternating.
 
 Prints GFMA/s (8 p^2 multiply-adds per product) and the fraction of the measured
 DGEMM peak (``bench_matrix.measured_peak``), the best and the spread of ``--rounds``

@@ -6,8 +6,9 @@ What is measured (chain-steps per second, compilation excluded, best of ``--repe
    symmetric operator is 2000 x 1275, 20 MB): MALA with a fixed step size
    (0.1 / lambda_max of the Hessian at the minimiser), started at rotations of
    the minimiser, for 1 chain and for 8 chains.  ``samplers`` evaluates the 8
-   chains in one matrix product per step (``Target.batch_logp_grad``), on one
-   thread from the upper triangle of the Gram matrix (``symmetric_product``;
+   chains in one matrix product per step (``Target.batch_logp_grad``), the chains
+   as the lanes of one vector register, from the upper triangle of the Gram matrix
+   in two parts on two threads (``kernels._symmetric_parts``;
    ``bench_gram_product.py`` times it against the BLAS).
    The ratio ``time(8 chains) / time(1 chain)`` per step is the cost of 8
    chains in units of one (goal: at most 2).
