@@ -365,6 +365,36 @@ def test_sensing_normal_equations_match_the_direct_form():
     assert not synthetic_problem("sensing", 5, 2, m=10, noise_std=0.01, rng=21)[0].normal_equations
 
 
+@pytest.mark.parametrize("d, k, n", [(1, 1, 1), (3, 3, 5), (7, 2, 11), (13, 9, 8)])
+@pytest.mark.parametrize("noise", ["known", "unknown"])
+def test_dense_sensing_lanes_match_the_direct_form(d, k, n, noise):
+    # The normal-equations kernel holds the points as the lanes of a vector (LANES at a
+    # time, the rest of a group zero): every point count up to and past one group, ranks
+    # above LANES, d = 1, and the extra log-sigma coordinate, against the direct kernel
+    # on S itself (the |b|^2 cancellation: about eps |b|^2 relative to the loss scale).
+    from samplers.matrix import kernels
+
+    rng = np.random.default_rng(d * 100 + k)
+    p = d * (d + 1) // 2
+    m = p + 20
+    prior = {"known": {"noise_std": 0.3}, "unknown": {"noise_prior": (2.0, 1.0)}}[noise]
+    problem = Sensing(rng.standard_normal((m, d, d)), rng.standard_normal(m), k, **prior)
+    assert problem.normal_equations
+    direct = (problem.s_packed, problem.b, np.zeros(1)) + problem.params[3:]
+    xs = rng.standard_normal((n, problem.dim)) / np.sqrt(d)
+    grads, lps = np.empty_like(xs), np.empty(n)
+    problem.batch_logp_grad(xs, problem.params, grads, lps)
+    g_direct, lp_direct = np.empty_like(xs), np.empty(n)
+    kernels.sensing_logp_grad_batch(xs, direct, g_direct, lp_direct)
+    scale = problem.b @ problem.b * max(1.0, np.abs(lp_direct).max())
+    np.testing.assert_allclose(lps, lp_direct, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(grads, g_direct, rtol=1e-9, atol=1e-12 * np.abs(g_direct).max())
+    for x, g, lp in zip(xs, grads, lps):  # one point: a batch row's bits
+        grad = np.empty_like(x)
+        assert problem.logp_grad(x, problem.params, grad) == lp
+        np.testing.assert_array_equal(grad, g)
+
+
 @pytest.mark.parametrize("p", [1, 5, 12, 13, 30, 101])
 def test_symmetric_product_reads_the_upper_triangle_only(p):
     # Z Q from Q's upper triangle, for every chain count one vector holds (1 to LANES)
