@@ -223,31 +223,32 @@ def sensing_gram_logp_grad(x, params, grad_out):
 
 @jit
 def _gram_points(xs, params, grad_out, lp_out, threads):
-    """Log densities and gradients of the rows of ``xs``, LANES at a time, one lane each:
+    """Log densities and gradients of the rows of ``xs``, LANES at a time, one lane each
+    (a group of at most LANES / 2 points in vectors of LANES / 2: :func:`_lane_width`):
     Z^T = the packed Gram matrices (:func:`_gram_pack`), Y^T = Q Z^T in
     :data:`SYMMETRIC_PARTS` parts (on threads if ``threads``, else in series: the same
-    bits), then the losses and gradients from g = Q z - c (:func:`_gram_gradient`)."""
+    bits), then the losses and gradients from g = Q z - c (:func:`_gram_gradient`).
+    Lanes never mix, so a point's bits do not depend on its group or the width."""
     gram, c, bb, dk, scale = params
     d, k = dk[0], dk[1]
     dk_n = d * k
     p = gram.shape[0]
-    ZT = np.empty((p, LANES))
-    YTs = np.empty((SYMMETRIC_PARTS, p, LANES))
-    factor = np.empty(LANES)
-    loss = np.empty(LANES)
     for first in range(0, xs.shape[0], LANES):
         points = xs[first:first + LANES]
         n = points.shape[0]
-        XL = _chain_lanes(points, dk_n)
+        width = _lane_width(n)
+        XL = _chain_lanes(points, dk_n, width)
+        ZT = np.empty((p, width))
         _gram_pack(XL, ZT, k)
+        YTs = np.empty((SYMMETRIC_PARTS, p, width))
         if threads:
             _symmetric_parts(gram, ZT, YTs)
         else:
             _symmetric_parts_in_series(gram, ZT, YTs)
-        factor[:] = 0.0
+        factor = np.zeros(width)
         for row in range(n):
             factor[row] = -_point_beta(points[row], dk_n, scale)
-        loss[:] = bb[0]
+        loss = np.full(width, bb[0])
         GL = np.zeros_like(XL)
         _gram_gradient(YTs, c, ZT, XL, GL, factor, loss, k)
         for row in range(n):
@@ -257,11 +258,19 @@ def _gram_points(xs, params, grad_out, lp_out, threads):
             lp_out[first + row] = _log_density(points[row], dk_n, scale, max(loss[row], 0.0), out)
 
 
+@jit(inline="always")
+def _lane_width(n):
+    """The vector width for a group of ``n`` points: LANES, or LANES / 2 for at most
+    LANES / 2 points (half the multiply-adds of full vectors half empty: the default 4
+    chains, one point for a chain's start and the optimisers)."""
+    return LANES if n > LANES // 2 else LANES // 2
+
+
 @jit
-def _chain_lanes(xs, dk_n):
-    """X^L (d k, LANES): row ``i k + a`` holds X[i, a] of every row of ``xs`` (at most
-    LANES of them), one lane each, zeros in the lanes no point fills."""
-    XL = np.zeros((dk_n, LANES))
+def _chain_lanes(xs, dk_n, width):
+    """X^L (d k, width): row ``i k + a`` holds X[i, a] of every row of ``xs`` (at most
+    ``width`` of them), one lane each, zeros in the lanes no point fills."""
+    XL = np.zeros((dk_n, width))
     for c in range(xs.shape[0]):
         for e in range(dk_n):
             XL[e, c] = xs[c, e]
@@ -762,7 +771,7 @@ def _stack_chains(xs, d, k):
 
 def _symmetric_pass(builder, q, zt, yt, p, i0, rows):
     """Rows i0 .. i0 + rows - 1 of Y^T = Q Z^T from the upper triangle of Q alone
-    (``zt``, ``yt``: pointers to p vectors of LANES doubles).  Entry q_ij (i in the
+    (``zt``, ``yt``: pointers to p vectors, one lane per chain).  Entry q_ij (i in the
     pass, j >= i) adds q_ij z_j to y_i (in a register accumulator) and, off the
     diagonal, q_ij z_i to y_j (a read-modify-write of vector j of Y^T per column j).
     Passes above this one already added their share to y_i, so after this pass
@@ -775,7 +784,7 @@ def _symmetric_pass(builder, q, zt, yt, p, i0, rows):
 
     index = [builder.add(i0, ir.Constant(i64, r)) for r in range(rows)]
     zi = [builder.load(builder.gep(zt, [i]), align=8) for i in index]
-    acc = [ir.Constant(vec, [0.0] * LANES)] * rows
+    acc = [ir.Constant(vec, [0.0] * vec.count)] * rows
     for r in range(rows):  # the pass's own rows x rows block of Q
         for s in range(r, rows):
             w = entry(index[r], index[s])
@@ -801,10 +810,11 @@ def _symmetric_pass(builder, q, zt, yt, p, i0, rows):
 @intrinsic
 def _symmetric_lanes(typingctx, Q, ZT, YT, first, stop):
     """Y^T += (Q Z^T) restricted to the upper-triangle rows ``first <= i < stop`` of the
-    symmetric (p, p) ``Q`` (C order), for the (p, LANES) arrays ``ZT``, ``YT`` (C order):
+    symmetric (p, p) ``Q`` (C order), for the (p, W) arrays ``ZT``, ``YT`` (C order, W =
+    LANES or LANES / 2, :func:`_lane_width`):
     each entry q_ij (i in those rows, j >= i) serves as q_ij and q_ji, so Q, the one
     operand that does not stay in cache, is read half as much as by a matrix product,
-    and the LANES columns of Z^T (the chains) are one vector register.  Rows 0 to p
+    and the W columns of Z^T (the chains) are one vector register.  Rows 0 to p
     together give Y^T = Q Z^T.  Passes of SYMMETRIC_ROWS rows, then the leftover rows one
     by one.  Written as LLVM IR because numba runs LLVM without its SLP vectoriser."""
     if not all(isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
@@ -817,18 +827,21 @@ def _symmetric_lanes(typingctx, Q, ZT, YT, first, stop):
                                  for t, a in zip(signature.args[:3], args[:3]))
         first, stop = args[3:]
         i64 = ir.IntType(64)
-        vec = ir.VectorType(ir.DoubleType(), LANES)
         p = cgutils.unpack_tuple(builder, q_arr.shape, 2)[1]
-        zt = builder.bitcast(zt_arr.data, vec.as_pointer())
-        yt = builder.bitcast(yt_arr.data, vec.as_pointer())
-        rows = ir.Constant(i64, SYMMETRIC_ROWS)
-        passes = builder.sdiv(builder.sub(stop, first), rows)
-        with cgutils.for_range(builder, passes) as loop:
-            _symmetric_pass(builder, q_arr.data, zt, yt, p,
-                            builder.add(first, builder.mul(loop.index, rows)), SYMMETRIC_ROWS)
-        with cgutils.for_range_slice(builder, builder.add(first, builder.mul(passes, rows)), stop,
-                                     ir.Constant(i64, 1)) as (i, _):
-            _symmetric_pass(builder, q_arr.data, zt, yt, p, i, 1)
+
+        def emit(vec):
+            zt = builder.bitcast(zt_arr.data, vec.as_pointer())
+            yt = builder.bitcast(yt_arr.data, vec.as_pointer())
+            rows = ir.Constant(i64, SYMMETRIC_ROWS)
+            passes = builder.sdiv(builder.sub(stop, first), rows)
+            with cgutils.for_range(builder, passes) as loop:
+                _symmetric_pass(builder, q_arr.data, zt, yt, p,
+                                builder.add(first, builder.mul(loop.index, rows)), SYMMETRIC_ROWS)
+            with cgutils.for_range_slice(builder, builder.add(first, builder.mul(passes, rows)),
+                                         stop, ir.Constant(i64, 1)) as (i, _):
+                _symmetric_pass(builder, q_arr.data, zt, yt, p, i, 1)
+
+        _by_width(builder, cgutils.unpack_tuple(builder, zt_arr.shape, 2)[1], emit)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -847,7 +860,7 @@ SYMMETRIC_PARALLEL_MIN_ROWS = 1000
 
 @jit(parallel=True)
 def _symmetric_parts(Q, ZT, YTs):
-    """YTs[j] = part j of Y^T = Q Z^T (Z^T: (p, LANES)), from Q's upper triangle
+    """YTs[j] = part j of Y^T = Q Z^T (Z^T: (p, W)), from Q's upper triangle
     (:func:`_symmetric_lanes`), whose rows are cut into :data:`SYMMETRIC_PARTS` parts of
     equal work, run in parallel; their sum in part order is Y^T
     (:func:`_symmetric_parts_in_series` gives the same bits)."""
@@ -879,14 +892,16 @@ def _symmetric_bounds(p):
 @jit
 def symmetric_product(Q, Z):
     """Z Q for Z (n, p), 1 <= n <= LANES, and symmetric Q (p, p), from Q's upper triangle:
-    Z^T padded with zero columns to LANES, :func:`_symmetric_parts` on threads, the parts
-    summed in order.  (Dense sensing packs Z^T itself, :func:`_gram_points`.)"""
+    Z^T padded with zero columns to the width :func:`_lane_width`, :func:`_symmetric_parts`
+    on threads, the parts summed in order.  (Dense sensing packs Z^T itself,
+    :func:`_gram_points`.)"""
     n, p = Z.shape
-    ZT = np.zeros((p, LANES))
+    width = _lane_width(n)
+    ZT = np.zeros((p, width))
     for c in range(n):
         for i in range(p):
             ZT[i, c] = Z[c, i]
-    YTs = np.empty((SYMMETRIC_PARTS, p, LANES))
+    YTs = np.empty((SYMMETRIC_PARTS, p, width))
     _symmetric_parts(Q, ZT, YTs)
     YT = YTs[0]
     for part in range(1, SYMMETRIC_PARTS):
@@ -894,16 +909,25 @@ def symmetric_product(Q, Z):
     return np.ascontiguousarray(YT[:, :n].T)
 
 
-def _lane_arrays(context, builder, signature, args, positions):
-    """The data pointers of the array arguments at ``positions`` as pointers to vectors of
-    LANES doubles."""
-    vec = ir.VectorType(ir.DoubleType(), LANES).as_pointer()
+def _by_width(builder, width, emit):
+    """``emit(vec)`` for vectors of ``width`` doubles, a run-time value (the last extent of
+    the lane arrays): LANES, or LANES / 2 (:func:`_lane_width`), one branch each."""
+    with builder.if_else(builder.icmp_signed("==", width, ir.Constant(width.type, LANES))) as (
+            full, half):
+        with full:
+            emit(ir.VectorType(ir.DoubleType(), LANES))
+        with half:
+            emit(ir.VectorType(ir.DoubleType(), LANES // 2))
+
+
+def _lane_arrays(context, builder, signature, args, positions, vec):
+    """The data pointers of the array arguments at ``positions`` as pointers to ``vec``."""
     return [builder.bitcast(context.make_array(signature.args[i])(context, builder, args[i]).data,
-                            vec) for i in positions]
+                            vec.as_pointer()) for i in positions]
 
 
 def _lane_arrays_ok(*arrays):
-    """C-order float64 arrays whose last axis has LANES entries (checked by the callers)."""
+    """C-order float64 arrays (their last extent, the width, is the callers' to keep equal)."""
     return all(isinstance(a, types.Array) and a.layout == "C" and a.dtype == types.float64
                for a in arrays)
 
@@ -911,34 +935,41 @@ def _lane_arrays_ok(*arrays):
 @intrinsic
 def _gram_pack(typingctx, XL, ZT, k):
     """Z^T[idx] = X_i . X_j for the pairs i <= j in packed order (0,0), (0,1), ..., (1,1), ...:
-    every lane's packed upper triangle of X X^T, for X^L (d k, LANES) (:func:`_chain_lanes`)
-    and Z^T (p, LANES).  The products are summed over a = 0 .. k-1 in order, unfused."""
+    every lane's packed upper triangle of X X^T, for X^L (d k, W) (:func:`_chain_lanes`)
+    and Z^T (p, W), W = LANES or LANES / 2.  The products are summed over a = 0 .. k-1 in
+    order, unfused."""
     if not (_lane_arrays_ok(XL, ZT) and XL.ndim == 2 and ZT.ndim == 2):
         return None
     sig = types.void(XL, ZT, types.int64)
 
     def codegen(context, builder, signature, args):
-        xl, zt = _lane_arrays(context, builder, signature, args, (0, 1))
         k = args[2]
         i64 = ir.IntType(64)
-        vec = xl.type.pointee
         rows = cgutils.unpack_tuple(builder, context.make_array(signature.args[0])(
             context, builder, args[0]).shape, 2)[0]
         d = builder.sdiv(rows, k)
-        idx = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
-        acc = cgutils.alloca_once(builder, vec)
-        with cgutils.for_range(builder, d) as outer:
-            i = outer.index
-            with cgutils.for_range_slice(builder, i, d, ir.Constant(i64, 1)) as (j, _):
-                builder.store(ir.Constant(vec, [0.0] * LANES), acc)
-                with cgutils.for_range(builder, k) as inner:
-                    a = inner.index
-                    xi = builder.load(builder.gep(xl, [builder.add(builder.mul(i, k), a)]), align=8)
-                    xj = builder.load(builder.gep(xl, [builder.add(builder.mul(j, k), a)]), align=8)
-                    builder.store(builder.fadd(builder.load(acc), builder.fmul(xi, xj)), acc)
-                at = builder.load(idx)
-                builder.store(builder.load(acc), builder.gep(zt, [at]), align=8)
-                builder.store(builder.add(at, ir.Constant(i64, 1)), idx)
+
+        def emit(vec):
+            xl, zt = _lane_arrays(context, builder, signature, args, (0, 1), vec)
+            idx = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+            acc = cgutils.alloca_once(builder, vec)
+            with cgutils.for_range(builder, d) as outer:
+                i = outer.index
+                with cgutils.for_range_slice(builder, i, d, ir.Constant(i64, 1)) as (j, _):
+                    builder.store(ir.Constant(vec, [0.0] * vec.count), acc)
+                    with cgutils.for_range(builder, k) as inner:
+                        a = inner.index
+                        xi = builder.load(builder.gep(xl, [builder.add(builder.mul(i, k), a)]),
+                                          align=8)
+                        xj = builder.load(builder.gep(xl, [builder.add(builder.mul(j, k), a)]),
+                                          align=8)
+                        builder.store(builder.fadd(builder.load(acc), builder.fmul(xi, xj)), acc)
+                    at = builder.load(idx)
+                    builder.store(builder.load(acc), builder.gep(zt, [at]), align=8)
+                    builder.store(builder.add(at, ir.Constant(i64, 1)), idx)
+
+        _by_width(builder, cgutils.unpack_tuple(builder, context.make_array(signature.args[1])(
+            context, builder, args[1]).shape, 2)[1], emit)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -946,8 +977,8 @@ def _gram_pack(typingctx, XL, ZT, k):
 
 @intrinsic
 def _gram_gradient(typingctx, YTs, c, ZT, XL, GL, factor, loss, k):
-    """The losses and gradients of LANES points from the product's parts ``YTs``
-    (SYMMETRIC_PARTS, p, LANES): lane by lane, g = (sum of the parts) - c = Q z - c, then
+    """The losses and gradients of W points (W = LANES or LANES / 2) from the product's
+    parts ``YTs`` (SYMMETRIC_PARTS, p, W): lane by lane, g = (sum of the parts) - c = Q z - c, then
 
         loss += z . (g - c)       (``loss`` holds |b|^2 on entry: ||S z - b||^2),
         G^L += factor * 4 W X     (``GL`` zero on entry),
@@ -955,7 +986,7 @@ def _gram_gradient(typingctx, YTs, c, ZT, XL, GL, factor, loss, k):
     where W is symmetric with W_ii = g_ii and W_ij = g_ij / 2 (packed off-diagonal
     coefficients count twice): the diagonal pair adds (4 factor g_ii) X_i to row i, an
     off-diagonal one (2 factor g_ij) X_j to row i and (2 factor g_ij) X_i to row j, so no
-    d x d matrix is formed.  ``factor`` and ``loss`` are (LANES,) arrays; every
+    d x d matrix is formed.  ``factor`` and ``loss`` are (W,) arrays; every
     operation is unfused and in the order of a scalar loop over the pairs."""
     if not (_lane_arrays_ok(YTs, ZT, XL, GL, factor, loss) and isinstance(c, types.Array)
             and c.dtype == types.float64 and c.ndim == 1 and YTs.ndim == 3):
@@ -963,54 +994,59 @@ def _gram_gradient(typingctx, YTs, c, ZT, XL, GL, factor, loss, k):
     sig = types.void(YTs, c, ZT, XL, GL, factor, loss, types.int64)
 
     def codegen(context, builder, signature, args):
-        yts, zt, xl, gl, factor_ptr, loss_ptr = _lane_arrays(context, builder, signature, args,
-                                                             (0, 2, 3, 4, 5, 6))
         c_arr = context.make_array(signature.args[1])(context, builder, args[1])
         k = args[7]
         i64 = ir.IntType(64)
-        vec = yts.type.pointee
         p = cgutils.unpack_tuple(builder, c_arr.shape, 1)[0]
         rows = cgutils.unpack_tuple(builder, context.make_array(signature.args[3])(
             context, builder, args[3]).shape, 2)[0]
         d = builder.sdiv(rows, k)
-        f = builder.load(factor_ptr, align=8)
-        four = builder.fmul(_broadcast(builder, ir.Constant(ir.DoubleType(), 4.0), vec), f)
-        two = builder.fmul(_broadcast(builder, ir.Constant(ir.DoubleType(), 2.0), vec), f)
-        total = cgutils.alloca_once_value(builder, builder.load(loss_ptr, align=8))
-        idx = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
 
-        def pair(weight):
-            """The pair at the current packed index: adds its loss term, returns weight g."""
-            at = builder.load(idx)
-            y = builder.load(builder.gep(yts, [at]), align=8)
-            for part in range(1, SYMMETRIC_PARTS):
-                y = builder.fadd(y, builder.load(builder.gep(yts, [builder.add(
-                    at, builder.mul(p, ir.Constant(i64, part)))]), align=8))
-            cv = _broadcast(builder, builder.load(builder.gep(c_arr.data, [at])), vec)
-            g = builder.fsub(y, cv)
-            z = builder.load(builder.gep(zt, [at]), align=8)
-            builder.store(builder.fadd(builder.load(total), builder.fmul(z, builder.fsub(g, cv))),
-                          total)
-            builder.store(builder.add(at, ir.Constant(i64, 1)), idx)
-            return builder.fmul(weight, g)
+        def emit(vec):
+            yts, zt, xl, gl, factor_ptr, loss_ptr = _lane_arrays(
+                context, builder, signature, args, (0, 2, 3, 4, 5, 6), vec)
+            f = builder.load(factor_ptr, align=8)
+            four = builder.fmul(_broadcast(builder, ir.Constant(ir.DoubleType(), 4.0), vec), f)
+            two = builder.fmul(_broadcast(builder, ir.Constant(ir.DoubleType(), 2.0), vec), f)
+            total = cgutils.alloca_once_value(builder, builder.load(loss_ptr, align=8))
+            idx = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
 
-        def add(row, a, w, x_row):  # G^L[row k + a] += w X^L[x_row k + a]
-            ptr = builder.gep(gl, [builder.add(builder.mul(row, k), a)])
-            x = builder.load(builder.gep(xl, [builder.add(builder.mul(x_row, k), a)]), align=8)
-            builder.store(builder.fadd(builder.load(ptr, align=8), builder.fmul(w, x)), ptr, align=8)
+            def pair(weight):
+                """The pair at the current packed index: adds its loss term, returns weight g."""
+                at = builder.load(idx)
+                y = builder.load(builder.gep(yts, [at]), align=8)
+                for part in range(1, SYMMETRIC_PARTS):
+                    y = builder.fadd(y, builder.load(builder.gep(yts, [builder.add(
+                        at, builder.mul(p, ir.Constant(i64, part)))]), align=8))
+                cv = _broadcast(builder, builder.load(builder.gep(c_arr.data, [at])), vec)
+                g = builder.fsub(y, cv)
+                z = builder.load(builder.gep(zt, [at]), align=8)
+                builder.store(builder.fadd(builder.load(total),
+                                           builder.fmul(z, builder.fsub(g, cv))), total)
+                builder.store(builder.add(at, ir.Constant(i64, 1)), idx)
+                return builder.fmul(weight, g)
 
-        with cgutils.for_range(builder, d) as outer:
-            i = outer.index
-            w = pair(four)
-            with cgutils.for_range(builder, k) as inner:
-                add(i, inner.index, w, i)
-            with cgutils.for_range_slice(builder, builder.add(i, ir.Constant(i64, 1)), d,
-                                         ir.Constant(i64, 1)) as (j, _):
-                w = pair(two)
+            def add(row, a, w, x_row):  # G^L[row k + a] += w X^L[x_row k + a]
+                ptr = builder.gep(gl, [builder.add(builder.mul(row, k), a)])
+                x = builder.load(builder.gep(xl, [builder.add(builder.mul(x_row, k), a)]), align=8)
+                builder.store(builder.fadd(builder.load(ptr, align=8), builder.fmul(w, x)), ptr,
+                              align=8)
+
+            with cgutils.for_range(builder, d) as outer:
+                i = outer.index
+                w = pair(four)
                 with cgutils.for_range(builder, k) as inner:
-                    add(i, inner.index, w, j)
-                    add(j, inner.index, w, i)
-        builder.store(builder.load(total), loss_ptr, align=8)
+                    add(i, inner.index, w, i)
+                with cgutils.for_range_slice(builder, builder.add(i, ir.Constant(i64, 1)), d,
+                                             ir.Constant(i64, 1)) as (j, _):
+                    w = pair(two)
+                    with cgutils.for_range(builder, k) as inner:
+                        add(i, inner.index, w, j)
+                        add(j, inner.index, w, i)
+            builder.store(builder.load(total), loss_ptr, align=8)
+
+        _by_width(builder, cgutils.unpack_tuple(builder, context.make_array(signature.args[2])(
+            context, builder, args[2]).shape, 2)[1], emit)
         return context.get_dummy_value()
 
     return sig, codegen
