@@ -40,6 +40,18 @@ CHILD = textwrap.dedent("""
     for chains in range(1, kernels.LANES + 1):
         Z = rng.standard_normal((chains, p))
         assert np.allclose(kernels.symmetric_product(Q, Z), Z @ Q, rtol=1e-12, atol=1e-12)
+    # Dense sensing's lane kernels (vectors of 4 and of 8) against the direct form.
+    d, k, m = 6, 2, 40
+    problem = Sensing(rng.standard_normal((m, d, d)), rng.standard_normal(m), k, noise_std=0.5)
+    assert problem.normal_equations
+    direct = (problem.s_packed, problem.b, np.zeros(1)) + problem.params[3:]
+    for n in (3, 8):
+        xs = rng.standard_normal((n, d * k))
+        grads, lps, g_direct, lp_direct = np.empty_like(xs), np.empty(n), np.empty_like(xs), np.empty(n)
+        problem.batch_logp_grad(xs, problem.params, grads, lps)
+        kernels.sensing_logp_grad_batch(xs, direct, g_direct, lp_direct)
+        assert np.allclose(lps, lp_direct, rtol=1e-10, atol=0)
+        assert np.allclose(grads, g_direct, rtol=1e-9, atol=1e-12 * np.abs(g_direct).max())
     print("ok")
 """)
 
