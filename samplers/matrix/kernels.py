@@ -817,8 +817,7 @@ def _symmetric_lanes(typingctx, Q, ZT, YT, first, stop):
     and the W columns of Z^T (the chains) are one vector register.  Rows 0 to p
     together give Y^T = Q Z^T.  Passes of SYMMETRIC_ROWS rows, then the leftover rows one
     by one.  Written as LLVM IR because numba runs LLVM without its SLP vectoriser."""
-    if not all(isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
-               and a.dtype == types.float64 for a in (Q, ZT, YT)):
+    if not (_lane_arrays_ok(Q, ZT, YT) and Q.ndim == ZT.ndim == YT.ndim == 2):
         return None
     sig = types.void(Q, ZT, YT, types.int64, types.int64)
 
@@ -977,8 +976,9 @@ def _gram_pack(typingctx, XL, ZT, k):
 
 @intrinsic
 def _gram_gradient(typingctx, YTs, c, ZT, XL, GL, factor, loss, k):
-    """The losses and gradients of W points (W = LANES or LANES / 2) from the product's
-    parts ``YTs`` (SYMMETRIC_PARTS, p, W): lane by lane, g = (sum of the parts) - c = Q z - c, then
+    """The losses and gradients of the points in the lanes (LANES or LANES / 2 of them) from
+    the product's parts ``YTs`` (SYMMETRIC_PARTS, p, lanes): lane by lane,
+    g = (sum of the parts) - c = Q z - c, then
 
         loss += z . (g - c)       (``loss`` holds |b|^2 on entry: ||S z - b||^2),
         G^L += factor * 4 W X     (``GL`` zero on entry),
@@ -986,7 +986,7 @@ def _gram_gradient(typingctx, YTs, c, ZT, XL, GL, factor, loss, k):
     where W is symmetric with W_ii = g_ii and W_ij = g_ij / 2 (packed off-diagonal
     coefficients count twice): the diagonal pair adds (4 factor g_ii) X_i to row i, an
     off-diagonal one (2 factor g_ij) X_j to row i and (2 factor g_ij) X_i to row j, so no
-    d x d matrix is formed.  ``factor`` and ``loss`` are (W,) arrays; every
+    d x d matrix is formed.  ``factor`` and ``loss`` are (lanes,) arrays; every
     operation is unfused and in the order of a scalar loop over the pairs."""
     if not (_lane_arrays_ok(YTs, ZT, XL, GL, factor, loss) and isinstance(c, types.Array)
             and c.dtype == types.float64 and c.ndim == 1 and YTs.ndim == 3):
