@@ -147,3 +147,11 @@ def precision_logp_grad(x, params, grad_out):
     (precision,) = params
     grad_out[:] = -precision @ x
     return 0.5 * x @ grad_out
+
+
+def rank_one_loss_grad(a, c, b, X):
+    """Rank-one sensing in NumPy: L = sum_i (a_i^T X X^T c_i - b_i)^2 and its gradient
+    (c = a for the symmetric form)."""
+    Y, Z = a @ X, c @ X
+    r = np.sum(Y * Z, axis=1) - b
+    return r @ r, 2 * (a.T @ (r[:, None] * Z) + c.T @ (r[:, None] * Y))
